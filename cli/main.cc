@@ -1,1 +1,29 @@
-int main() { return 0; }
+// ferry: carries Knative Serving into networks that cannot reach gcr.io.
+// Parses the command line and hands each subcommand to its library; nothing else lives here.
+#include <CLI/CLI.hpp>
+
+#include <vector>
+
+#include "cli/command.h"
+#include "common/log.h"
+
+int main(int argc, char** argv) {
+  using namespace ferry::cli;
+  CLI::App root{"ferry: mirror Knative's images to a registry you can reach, and install from it"};
+  root.set_version_flag("--version", std::string("ferry ") + FERRY_VERSION);
+  root.require_subcommand(1);
+  int verbosity = 0;
+  root.add_flag("-v,--verbose", verbosity, "More detail on stderr (-v retries, -vv every HTTP request)");
+
+  std::vector<Command> commands = {AddCopyCommand(root)};
+  try {
+    root.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = root.exit(e);
+    return code == 0 ? kExitSuccess : kExitUsage;
+  }
+  if (verbosity > 0) ferry::SetLogLevel(verbosity > 1 ? ferry::LogLevel::kDebug : ferry::LogLevel::kInfo);
+  for (const Command& command : commands)
+    if (command.app->parsed()) return command.run();
+  return kExitUsage;
+}

@@ -1,0 +1,32 @@
+// What every ferry subcommand shares: exit codes, error printing, output format.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+#include "common/status.h"
+
+namespace ferry::cli {
+
+enum ExitCode { kExitSuccess = 0, kExitFailure = 1, kExitUsage = 2 };
+
+enum class OutputFormat { kText, kJson };
+
+// Registers --output text|json on `command`.
+void AddOutputFlag(CLI::App* command, OutputFormat* format);
+
+// Prints "ferry: error: <message>" to stderr and returns kExitFailure (kExitUsage for bad input
+// that came from the command line itself).
+int ReportError(const Status& status);
+
+// Each subcommand registers itself and sets `run` to the function that executes it.
+struct Command {
+  CLI::App* app;
+  std::function<int()> run;
+};
+
+Command AddCopyCommand(CLI::App& root);
+
+}  // namespace ferry::cli

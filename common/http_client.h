@@ -1,0 +1,96 @@
+// HTTP over libcurl: one request at a time per call, connections reused through a handle pool.
+//
+// Transport failures (DNS, connect, TLS, reset, timeout) come back as a non-OK Status naming the
+// host; any HTTP answer, whatever its code, is a successful HttpResponse. Bodies can be buffered
+// (small: manifests, tokens) or streamed through callbacks (blobs), so memory does not grow with
+// blob size. Thread-safe: concurrent Send() calls each take their own libcurl handle.
+// Proxies follow libcurl's environment rules (HTTPS_PROXY, HTTP_PROXY, NO_PROXY).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+
+namespace ferry {
+
+struct TlsOptions {
+  bool verify = true;   // verify the peer's certificate and host name
+  std::string ca_file;  // extra CA bundle (PEM); empty = system store
+};
+
+// Receives response body bytes as they arrive. Return a non-OK Status to abort the transfer.
+using BodyWriter = std::function<Status(std::string_view chunk)>;
+// Fills `buffer` with up to `size` bytes of request body; returns 0 at the end. An error aborts.
+using BodyReader = std::function<Result<size_t>(char* buffer, size_t size)>;
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::string> headers;  // "Name: value"
+  std::string body;                  // used when body_reader is empty
+  BodyReader body_reader;            // streamed request body
+  std::optional<uint64_t> body_size; // Content-Length of a streamed body; chunked when unknown
+  BodyWriter body_writer;            // streamed response body; otherwise buffered in HttpResponse::body
+  size_t max_buffered_body = 16 << 20;  // a larger buffered body fails with kDataLoss
+  bool follow_redirects = true;
+  // Header values not to echo in logs (e.g. Authorization) are never logged anyway.
+};
+
+struct HttpResponse {
+  long status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;  // names lowercased, in order
+  std::string body;
+  std::string effective_url;
+
+  // First value of a header (name is case-insensitive); empty when absent.
+  std::string Header(std::string_view name) const;
+  std::vector<std::string> HeaderValues(std::string_view name) const;
+};
+
+struct HttpClientOptions {
+  TlsOptions tls;
+  long connect_timeout_seconds = 30;
+  // A transfer slower than this many bytes/s for `low_speed_seconds` is aborted as stalled.
+  long low_speed_bytes = 1024;
+  long low_speed_seconds = 60;
+  std::string user_agent = "ferry/" FERRY_VERSION;
+};
+
+class HttpClient {
+ public:
+  explicit HttpClient(HttpClientOptions options = {});
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  Result<HttpResponse> Send(const HttpRequest& request);
+  const HttpClientOptions& options() const { return options_; }
+
+ private:
+  struct Handle;
+  std::unique_ptr<Handle> Acquire();
+  void Release(std::unique_ptr<Handle> handle);
+
+  HttpClientOptions options_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Handle>> idle_;
+};
+
+// "https://host:port/path" -> "host:port".
+std::string UrlHost(std::string_view url);
+
+// Percent-encodes everything but unreserved characters (RFC 3986).
+std::string UrlEncode(std::string_view text);
+
+// True for localhost, 127.0.0.0/8 and [::1], with or without a port.
+bool IsLoopbackHost(std::string_view host_port);
+
+}  // namespace ferry

@@ -1,0 +1,390 @@
+#include "mirror/registry_client.h"
+
+#include <nlohmann/json.hpp>
+
+#include <thread>
+
+#include "common/base64.h"
+#include "common/log.h"
+#include "common/sha256.h"
+
+namespace ferry {
+namespace {
+
+std::string ScopesKey(const std::vector<std::string>& scopes) {
+  std::string key;
+  for (const auto& s : scopes) key += s + " ";
+  return key;
+}
+
+bool IsDigest(const std::string& identifier) { return identifier.find(':') != std::string::npos; }
+
+// "CODE: message" of each error in a registry's JSON error body, or the raw start of the body.
+std::string RegistryErrorText(const HttpResponse& response) {
+  auto doc = nlohmann::json::parse(response.body, nullptr, false);
+  std::string text;
+  if (doc.is_object() && doc.contains("errors") && doc["errors"].is_array()) {
+    for (const auto& e : doc["errors"]) {
+      if (!e.is_object()) continue;
+      if (!text.empty()) text += "; ";
+      text += e.value("code", std::string("ERROR")) + ": " + e.value("message", std::string());
+    }
+  }
+  if (text.empty() && !response.body.empty() && response.body.size() < 200 &&
+      response.Header("content-type").find("text") != std::string::npos)
+    text = response.body;
+  return text;
+}
+
+}  // namespace
+
+std::string PullScope(const std::string& repository) { return "repository:" + repository + ":pull"; }
+std::string PushScope(const std::string& repository) { return "repository:" + repository + ":pull,push"; }
+
+RegistryClient::RegistryClient(std::string registry, std::string api_host, RegistryOptions options)
+    : registry_(std::move(registry)),
+      api_host_(std::move(api_host)),
+      options_(std::move(options)),
+      http_(HttpClientOptions{.tls = options_.tls}) {}
+
+RegistryClient::~RegistryClient() = default;
+
+std::string RegistryClient::Where(const std::string& repository) const {
+  return "registry " + registry_ + (repository.empty() ? "" : ", repository " + repository);
+}
+
+std::string RegistryClient::RepoScope(const std::string& repository) const {
+  return options_.push ? PushScope(repository) : PullScope(repository);
+}
+
+Status RegistryClient::EnsurePinged() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (pinged_) return Status::Ok();
+  auto ping = [&](const std::string& scheme) -> Result<HttpResponse> {
+    Result<HttpResponse> r = Unavailable("not tried");
+    for (int attempt = 1; attempt <= options_.retry.max_attempts; ++attempt) {
+      r = http_.Send(HttpRequest{.url = scheme + "://" + api_host_ + "/v2/"});
+      if (!IsRetryable(r) || attempt == options_.retry.max_attempts) break;
+      std::this_thread::sleep_for(RetryDelay(options_.retry, attempt, r, RandomUnit()));
+    }
+    return r;
+  };
+  std::string scheme = options_.plain_http ? "http" : "https";
+  Result<HttpResponse> r = ping(scheme);
+  if (!r.ok() && !options_.plain_http && IsLoopbackHost(api_host_) &&
+      (r.status().code() == StatusCode::kTls || r.status().code() == StatusCode::kUnavailable)) {
+    // Like docker, a loopback registry may speak plain HTTP without being told.
+    Result<HttpResponse> plain = ping("http");
+    if (plain.ok() && (plain->status == 200 || plain->status == 401)) {
+      scheme = "http";
+      r = std::move(plain);
+    }
+  }
+  if (!r.ok()) {
+    const Status& s = r.status();
+    std::string f = options_.flag_prefix;
+    if (s.code() == StatusCode::kTls)
+      return TlsError(Where("") + ": " + s.message() + ". If the registry uses a private CA, pass --" + f +
+                      "-ca-cert FILE; to skip verification, --" + f + "-tls-verify=false; for plain HTTP, --" + f +
+                      "-plain-http");
+    return Status(s.code(), Where("") + ": " + s.message());
+  }
+  if (r->status != 200 && r->status != 401)
+    return Status(IsRetryableStatus(r->status) ? StatusCode::kUnavailable : StatusCode::kNotFound,
+                  Where("") + ": GET /v2/ answered HTTP " + std::to_string(r->status) +
+                      "; this does not look like a container registry");
+  if (r->status == 401) {
+    for (const auto& value : r->HeaderValues("www-authenticate"))
+      for (auto& c : ParseWwwAuthenticate(value)) challenges_.push_back(std::move(c));
+  }
+  base_url_ = scheme + "://" + api_host_;
+  pinged_ = true;
+  return Status::Ok();
+}
+
+Result<HttpResponse> RegistryClient::SendOnce(HttpRequest request, const std::vector<std::string>& scopes) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (request.url.starts_with("/")) request.url = base_url_ + request.url;
+    auto it = auth_by_scope_.find(ScopesKey(scopes));
+    if (it != auth_by_scope_.end()) request.headers.push_back(it->second);
+  }
+  return http_.Send(request);
+}
+
+Result<HttpResponse> RegistryClient::Execute(HttpRequest request, const std::vector<std::string>& scopes,
+                                             const std::string& repository) {
+  FERRY_RETURN_IF_ERROR(EnsurePinged());
+  bool have_auth;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    have_auth = auth_by_scope_.count(ScopesKey(scopes)) > 0;
+    if (!have_auth && challenges_.empty()) have_auth = true;  // the registry asked for nothing
+  }
+  bool authorized_now = false;
+  if (!have_auth) {
+    // Authorise before the first request so that streamed bodies are never sent twice.
+    HttpResponse challenge;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (const auto& c : challenges_) {
+        std::string value = c.scheme + " ";
+        for (const auto& [k, v] : c.params) value += k + "=\"" + v + "\",";
+        challenge.headers.emplace_back("www-authenticate", value);
+      }
+    }
+    FERRY_RETURN_IF_ERROR(Authorize(challenge, scopes, repository));
+    authorized_now = true;
+  }
+  for (int attempt = 1;; ++attempt) {
+    Result<HttpResponse> r = SendOnce(request, scopes);
+    bool replayable = !request.body_reader && (!request.body_writer || r.ok());
+    if (r.ok() && r->status == 401 && !authorized_now && replayable) {
+      FERRY_RETURN_IF_ERROR(Authorize(*r, scopes, repository));  // token expired, or scope widened
+      authorized_now = true;
+      continue;
+    }
+    if (!IsRetryable(r) || !replayable || attempt >= options_.retry.max_attempts) {
+      if (!r.ok()) return r.status().WithContext(Where(repository));
+      return r;
+    }
+    auto delay = RetryDelay(options_.retry, attempt, r, RandomUnit());
+    Log(LogLevel::kInfo, Where(repository) + ": " + (r.ok() ? "HTTP " + std::to_string(r->status) : r.status().message()) +
+                             "; retrying in " + std::to_string(delay.count()) + " ms");
+    std::this_thread::sleep_for(delay);
+  }
+}
+
+Status RegistryClient::Authorize(const HttpResponse& response, const std::vector<std::string>& scopes,
+                                 const std::string& repository) {
+  std::vector<AuthChallenge> challenges;
+  for (const auto& value : response.HeaderValues("www-authenticate"))
+    for (auto& c : ParseWwwAuthenticate(value)) challenges.push_back(std::move(c));
+  const AuthChallenge* bearer = nullptr;
+  const AuthChallenge* basic = nullptr;
+  for (const auto& c : challenges) {
+    if (c.scheme == "bearer" && !bearer) bearer = &c;
+    if (c.scheme == "basic" && !basic) basic = &c;
+  }
+  std::string header;
+  if (bearer) {
+    Result<std::string> token = FetchToken(*bearer, scopes, repository);
+    if (!token.ok()) return token.status();
+    header = "Authorization: Bearer " + *token;
+  } else if (basic) {
+    const auto& cred = options_.credential;
+    if (!cred || cred->username.empty())
+      return Unauthenticated(Where(repository) + ": the registry requires a login; pass --" + options_.flag_prefix +
+                             "-creds USER:PASS or add credentials to $DOCKER_CONFIG/config.json");
+    header = "Authorization: Basic " + Base64Encode(cred->username + ":" + cred->password);
+  } else {
+    return Unauthenticated(Where(repository) + ": access denied, and the registry offered no usable "
+                                               "authentication scheme (WWW-Authenticate)");
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::string key = ScopesKey(scopes);
+  bool had = auth_by_scope_.count(key) && auth_by_scope_[key] == header;
+  if (had && basic && !bearer)
+    return Unauthenticated(Where(repository) + ": the registry rejected the credentials of user " +
+                           options_.credential->username);
+  auth_by_scope_[key] = header;
+  return Status::Ok();
+}
+
+Result<std::string> RegistryClient::FetchToken(const AuthChallenge& challenge, const std::vector<std::string>& scopes,
+                                               const std::string& repository) {
+  auto realm = challenge.params.find("realm");
+  if (realm == challenge.params.end() || realm->second.empty())
+    return Unauthenticated(Where(repository) + ": Bearer challenge without a realm");
+  std::string query;
+  if (auto service = challenge.params.find("service"); service != challenge.params.end())
+    query += "service=" + UrlEncode(service->second);
+  for (const auto& scope : scopes) query += std::string(query.empty() ? "" : "&") + "scope=" + UrlEncode(scope);
+
+  const auto& cred = options_.credential;
+  HttpRequest request;
+  if (cred && !cred->identity_token.empty()) {
+    // OAuth2 refresh-token grant, as docker does with an identity token.
+    request.method = "POST";
+    request.url = realm->second;
+    request.headers.push_back("Content-Type: application/x-www-form-urlencoded");
+    request.body = query + "&grant_type=refresh_token&client_id=ferry&refresh_token=" + UrlEncode(cred->identity_token);
+  } else {
+    request.url = realm->second + (realm->second.find('?') == std::string::npos ? "?" : "&") + query;
+    if (cred && !cred->username.empty())
+      request.headers.push_back("Authorization: Basic " + Base64Encode(cred->username + ":" + cred->password));
+  }
+  request.max_buffered_body = 1 << 20;
+  Result<HttpResponse> r = Unavailable("not tried");
+  for (int attempt = 1; attempt <= options_.retry.max_attempts; ++attempt) {
+    r = http_.Send(request);
+    if (!IsRetryable(r) || attempt == options_.retry.max_attempts) break;
+    std::this_thread::sleep_for(RetryDelay(options_.retry, attempt, r, RandomUnit()));
+  }
+  std::string service_host = UrlHost(realm->second);
+  if (!r.ok()) return r.status().WithContext(Where(repository) + ": token service " + service_host);
+  if (r->status == 401 || r->status == 403) {
+    if (cred && !cred->empty())
+      return Unauthenticated(Where(repository) + ": the token service " + service_host +
+                             " rejected the credentials" + (cred->username.empty() ? "" : " of user " + cred->username));
+    return Unauthenticated(Where(repository) + ": anonymous access refused by the token service " + service_host +
+                           "; pass --" + options_.flag_prefix + "-creds USER:PASS");
+  }
+  if (r->status != 200)
+    return Status(IsRetryableStatus(r->status) ? StatusCode::kUnavailable : StatusCode::kInternal,
+                  Where(repository) + ": token service " + service_host + " answered HTTP " + std::to_string(r->status));
+  auto doc = nlohmann::json::parse(r->body, nullptr, false);
+  std::string token;
+  if (doc.is_object()) {
+    if (doc.contains("token") && doc["token"].is_string()) token = doc["token"].get<std::string>();
+    if (token.empty() && doc.contains("access_token") && doc["access_token"].is_string())
+      token = doc["access_token"].get<std::string>();
+  }
+  if (token.empty()) return Internal(Where(repository) + ": token service " + service_host + " returned no token");
+  return token;
+}
+
+Status RegistryClient::ErrorFor(const HttpResponse& response, const std::string& repository,
+                                const std::string& what) const {
+  std::string text = RegistryErrorText(response);
+  std::string message = Where(repository) + ": " + what + ": HTTP " + std::to_string(response.status) +
+                        (text.empty() ? "" : " " + text);
+  switch (response.status) {
+    case 401:
+      return Unauthenticated(message + (options_.credential ? " (the credentials were not accepted)"
+                                                            : "; pass --" + options_.flag_prefix + "-creds USER:PASS"));
+    case 403: return PermissionDenied(message);
+    case 404: return NotFound(message);
+    default:
+      return Status(IsRetryableStatus(response.status) ? StatusCode::kUnavailable : StatusCode::kInternal, message);
+  }
+}
+
+std::string RegistryClient::ResolveLocation(const std::string& location) const {
+  if (location.starts_with("http://") || location.starts_with("https://")) return location;
+  return base_url_ + (location.starts_with("/") ? "" : "/") + location;
+}
+
+Result<Manifest> RegistryClient::GetManifest(const std::string& repository, const std::string& identifier) {
+  std::string what = registry_ + "/" + repository + (IsDigest(identifier) ? "@" : ":") + identifier;
+  HttpRequest request{.url = "/v2/" + repository + "/manifests/" + identifier, .headers = {ManifestAcceptHeader()}};
+  request.max_buffered_body = kMaxManifestBytes;
+  Result<HttpResponse> r = Execute(request, {RepoScope(repository)}, repository);
+  if (!r.ok()) {
+    if (r.status().code() == StatusCode::kDataLoss)
+      return InvalidArgument(what + ": manifest is larger than the 4 MiB limit registries enforce; refusing it");
+    return r.status();
+  }
+  if (r->status != 200) return ErrorFor(*r, repository, "manifest " + identifier);
+  std::string served_digest = r->Header("docker-content-digest");
+  Result<Manifest> m = ParseManifest(std::move(r->body), r->Header("content-type"), what);
+  if (!m.ok()) return m.status();
+  if (IsDigest(identifier) && m->digest != identifier)
+    return DataLoss(Where(repository) + ": manifest " + identifier + " was served with bytes that hash to " + m->digest);
+  if (!served_digest.empty() && served_digest != m->digest)
+    return DataLoss(Where(repository) + ": manifest " + identifier + " claims digest " + served_digest +
+                    " but its bytes hash to " + m->digest);
+  return m;
+}
+
+Result<std::optional<std::string>> RegistryClient::HeadManifest(const std::string& repository,
+                                                                const std::string& identifier) {
+  HttpRequest request{.method = "HEAD", .url = "/v2/" + repository + "/manifests/" + identifier,
+                      .headers = {ManifestAcceptHeader()}};
+  Result<HttpResponse> r = Execute(request, {RepoScope(repository)}, repository);
+  if (!r.ok()) return r.status();
+  if (r->status == 404) return std::optional<std::string>();
+  if (r->status != 200) return ErrorFor(*r, repository, "manifest " + identifier);
+  std::string digest = r->Header("docker-content-digest");
+  if (digest.empty()) {
+    Result<Manifest> m = GetManifest(repository, identifier);
+    if (!m.ok()) return m.status();
+    digest = m->digest;
+  }
+  return std::optional<std::string>(digest);
+}
+
+Status RegistryClient::PutManifest(const std::string& repository, const std::string& identifier,
+                                   const Manifest& manifest) {
+  HttpRequest request{.method = "PUT", .url = "/v2/" + repository + "/manifests/" + identifier,
+                      .headers = {"Content-Type: " + manifest.media_type}, .body = manifest.bytes};
+  Result<HttpResponse> r = Execute(request, {RepoScope(repository)}, repository);
+  if (!r.ok()) return r.status();
+  if (r->status != 201 && r->status != 200) return ErrorFor(*r, repository, "pushing manifest " + identifier);
+  return Status::Ok();
+}
+
+Result<bool> RegistryClient::HasBlob(const std::string& repository, const std::string& digest) {
+  HttpRequest request{.method = "HEAD", .url = "/v2/" + repository + "/blobs/" + digest};
+  Result<HttpResponse> r = Execute(request, {RepoScope(repository)}, repository);
+  if (!r.ok()) return r.status();
+  if (r->status == 200) return true;
+  if (r->status == 404) return false;
+  return ErrorFor(*r, repository, "checking blob " + digest);
+}
+
+Result<bool> RegistryClient::MountBlob(const std::string& repository, const std::string& digest,
+                                       const std::string& from) {
+  HttpRequest request{.method = "POST", .url = "/v2/" + repository + "/blobs/uploads/?mount=" + UrlEncode(digest) +
+                                                   "&from=" + UrlEncode(from)};
+  Result<HttpResponse> r = Execute(request, {RepoScope(repository), PullScope(from)}, repository);
+  if (!r.ok()) return r.status();
+  if (r->status == 201) return true;
+  if (r->status == 202) {
+    // Declined: the registry opened an ordinary upload instead. Close it; the caller uploads.
+    std::string location = r->Header("location");
+    if (!location.empty())
+      (void)Execute(HttpRequest{.method = "DELETE", .url = ResolveLocation(location)}, {RepoScope(repository)},
+                    repository);
+    return false;
+  }
+  if (r->status == 401 || r->status == 403 || r->status == 404) return false;  // no access to `from`
+  return ErrorFor(*r, repository, "mounting blob " + digest + " from " + from);
+}
+
+Status RegistryClient::ReadBlob(const std::string& repository, const Descriptor& blob, const BodyWriter& writer) {
+  HttpRequest request{.url = "/v2/" + repository + "/blobs/" + blob.digest, .body_writer = writer};
+  Result<HttpResponse> r = Execute(request, {RepoScope(repository)}, repository);
+  if (!r.ok()) return r.status();
+  if (r->status != 200) return ErrorFor(*r, repository, "reading blob " + blob.digest);
+  return Status::Ok();
+}
+
+Status RegistryClient::WriteBlob(const std::string& repository, const Descriptor& blob, const BodyReader& reader,
+                                 const std::function<Status()>& verify) {
+  std::vector<std::string> scopes = {RepoScope(repository)};
+  Result<HttpResponse> start =
+      Execute(HttpRequest{.method = "POST", .url = "/v2/" + repository + "/blobs/uploads/"}, scopes, repository);
+  if (!start.ok()) return start.status();
+  if (start->status != 202) return ErrorFor(*start, repository, "starting upload of " + blob.digest);
+  std::string location = ResolveLocation(start->Header("location"));
+
+  HttpRequest patch{.method = "PATCH", .url = location, .headers = {"Content-Type: application/octet-stream"},
+                    .body_reader = reader, .body_size = static_cast<uint64_t>(blob.size)};
+  Result<HttpResponse> sent = Execute(patch, scopes, repository);
+  auto cancel = [&] {
+    (void)Execute(HttpRequest{.method = "DELETE", .url = location}, scopes, repository);
+  };
+  if (!sent.ok()) {
+    cancel();
+    return sent.status();
+  }
+  if (sent->status != 202 && sent->status != 204) {
+    cancel();
+    return ErrorFor(*sent, repository, "uploading blob " + blob.digest);
+  }
+  if (std::string next = sent->Header("location"); !next.empty()) location = ResolveLocation(next);
+  if (Status s = verify(); !s.ok()) {
+    cancel();
+    return s;
+  }
+  std::string commit = location + (location.find('?') == std::string::npos ? "?" : "&") + "digest=" +
+                       UrlEncode(blob.digest);
+  Result<HttpResponse> done = Execute(HttpRequest{.method = "PUT", .url = commit}, scopes, repository);
+  if (!done.ok()) return done.status();
+  if (done->status != 201 && done->status != 204)
+    return ErrorFor(*done, repository, "committing blob " + blob.digest);
+  return Status::Ok();
+}
+
+}  // namespace ferry
