@@ -247,8 +247,9 @@ Result<std::string> RegistryClient::FetchToken(const AuthChallenge& challenge, c
 Status RegistryClient::ErrorFor(const HttpResponse& response, const std::string& repository,
                                 const std::string& what) const {
   std::string text = RegistryErrorText(response);
-  std::string message = Where(repository) + ": " + what + ": HTTP " + std::to_string(response.status) +
-                        (text.empty() ? "" : " " + text);
+  std::string detail = "HTTP " + std::to_string(response.status) + (text.empty() ? "" : " " + text);
+  std::string message = Where(repository) + ": " + what + ": " +
+                        (response.status == 404 ? "not found (" + detail + ")" : detail);
   switch (response.status) {
     case 401:
       return Unauthenticated(message + (options_.credential ? " (the credentials were not accepted)"

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# make demo: the furthest ferry can go today, on local stand-ins, narrated for a newcomer.
+# Two CNCF registries on free loopback ports play gcr.io and the mirror (say, Alibaba ACR).
+set -euo pipefail
+FERRY=$(realpath "${1:-build/cli/ferry}")
+HERE=$(cd "$(dirname "$0")" && pwd)
+export PYTHONPATH="$HERE/../tests/lib${PYTHONPATH:+:$PYTHONPATH}"
+WORK=$(mktemp -d /tmp/ferry-demo-XXXXXX)
+export XDG_CACHE_HOME="$WORK/cache" DOCKER_CONFIG="$WORK/docker"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+start_registry() {  # name port
+  cat > "$WORK/$1.yml" <<YAML
+version: 0.1
+log: {level: warn}
+storage: {filesystem: {rootdirectory: $WORK/$1}, delete: {enabled: true}}
+http: {addr: 127.0.0.1:$2}
+YAML
+  docker-registry serve "$WORK/$1.yml" > "$WORK/$1.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$2/v2/" >/dev/null && return; sleep 0.1; done
+  echo "registry $1 did not start; see $WORK/$1.log" >&2; exit 1
+}
+
+GCR_PORT=$(free_port); MIRROR_PORT=$(free_port)
+say "Starting two local registries: a stand-in for gcr.io (127.0.0.1:$GCR_PORT) and the mirror (127.0.0.1:$MIRROR_PORT)"
+start_registry gcr "$GCR_PORT"
+start_registry mirror "$MIRROR_PORT"
+
+SRC="127.0.0.1:$GCR_PORT/knative-releases/knative.dev/serving/cmd/queue:v1.23.0"
+say "Publishing a small multi-arch image (linux/amd64 + linux/arm64) as Knative's queue-proxy on the gcr.io stand-in"
+python3 - "$GCR_PORT" <<'PY'
+import sys
+from ferrytest import client, images
+registry = client.RegistryClient(f"127.0.0.1:{sys.argv[1]}")
+index = images.make_index("demo-queue")
+print("published", images.push(registry, "knative-releases/knative.dev/serving/cmd/queue", "v1.23.0", index))
+PY
+
+DST="127.0.0.1:$MIRROR_PORT/knative-mirror/queue:v1.23.0"
+say "Copying it to the mirror with ferry: every platform, manifests byte for byte, digest checked at the end"
+run "$FERRY" copy "$SRC" "$DST" --digestfile "$WORK/digest"
+
+say "The digest at the mirror, read back independently with skopeo, equals the source's"
+src_digest=$(skopeo inspect --tls-verify=false --raw "docker://$SRC" | sha256sum | cut -d' ' -f1)
+dst_digest=$(skopeo inspect --tls-verify=false --raw "docker://$DST" | sha256sum | cut -d' ' -f1)
+echo "source:      sha256:$src_digest"
+echo "mirror:      sha256:$dst_digest"
+echo "digestfile:  $(cat "$WORK/digest")"
+[ "$src_digest" = "$dst_digest" ] || { echo "digests differ" >&2; exit 1; }
+
+say "Copying again: every blob is already there, so nothing is transferred"
+run "$FERRY" copy --output json "$SRC" "$DST"
+
+say "Copying to a second repository of the mirror: blobs are mounted across repositories, not uploaded"
+run "$FERRY" copy --output json "$SRC" "127.0.0.1:$MIRROR_PORT/knative-mirror/queue-proxy:v1.23.0"
+
+say "A source that does not exist fails clearly, and nothing is written at the mirror"
+run "$FERRY" copy "127.0.0.1:$GCR_PORT/knative-releases/missing:v1" "127.0.0.1:$MIRROR_PORT/knative-mirror/missing:v1" 2>&1 || echo "(exit code $?)"
+
+say "Done. Next steps ferry will take: mirror whole releases, bundle them for air gaps, rewrite manifests, install."
