@@ -21,6 +21,9 @@ void AddOutputFlag(CLI::App* command, OutputFormat* format);
 // that came from the command line itself).
 int ReportError(const Status& status);
 
+// Writes `content` to a temporary file beside `path`, then renames it: never a half-written file.
+Status WriteFileAtomically(const std::string& path, const std::string& content);
+
 // Each subcommand registers itself and sets `run` to the function that executes it.
 struct Command {
   CLI::App* app;

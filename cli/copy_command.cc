@@ -2,14 +2,11 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <memory>
-#include <unistd.h>
 
 #include "cli/command.h"
 #include "cli/registry_flags.h"
-#include "mirror/image_copier.h"
+#include "mirror/mirror_engine.h"
 
 namespace ferry::cli {
 namespace {
@@ -20,57 +17,43 @@ struct CopyFlags {
   OutputFormat output = OutputFormat::kText;
 };
 
-Status WriteFileAtomically(const std::string& path, const std::string& content) {
-  std::string temp = path + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    out << content;
-    if (!out.flush()) return IoError("cannot write " + temp);
-  }
-  std::error_code ec;
-  std::filesystem::rename(temp, path, ec);
-  if (ec) {
-    std::filesystem::remove(temp, ec);
-    return IoError("cannot write " + path + ": " + ec.message());
-  }
-  return Status::Ok();
-}
-
-nlohmann::json ToJson(const ImageReference& source, const CopyResult& r) {
-  const CopyStats& s = r.stats;
-  return {{"source", source.String()},
-          {"destination", r.destination},
+nlohmann::json ToJson(const ImageResult& r, const MirrorTotals& t) {
+  return {{"source", r.image.source.String()},
+          {"destination", r.image.target.String()},
           {"digest", r.digest},
           {"mediaType", r.media_type},
-          {"manifests", s.manifests},
-          {"blobs", {{"copied", s.blobs_copied}, {"skipped", s.blobs_skipped}, {"mounted", s.blobs_mounted}}},
-          {"bytes", {{"copied", s.bytes_copied}, {"skipped", s.bytes_skipped}, {"mounted", s.bytes_mounted}}}};
+          {"blobs", {{"copied", t.blobs_copied}, {"skipped", t.blobs_skipped}, {"mounted", t.blobs_mounted}}},
+          {"bytes", {{"copied", t.bytes_copied}, {"skipped", t.bytes_skipped}, {"mounted", t.bytes_mounted}}}};
 }
 
 int RunCopy(const CopyFlags& flags) {
   Result<ImageReference> source = ImageReference::Parse(flags.source);
   if (!source.ok()) return ReportError(source.status().WithContext("source"));
-  Result<ImageReference> destination = ImageReference::Parse(flags.destination);
-  if (!destination.ok()) return ReportError(destination.status().WithContext("destination"));
+  Result<ImageReference> target = ImageReference::Parse(flags.destination);
+  if (!target.ok()) return ReportError(target.status().WithContext("destination"));
+  // Like docker: a destination without tag or digest takes the source's tag.
+  if (target->tag.empty() && target->digest.empty()) target->tag = source->tag;
 
-  Result<RegistryOptions> src_options = MakeRegistryOptions(flags.src, *source, /*push=*/false);
-  if (!src_options.ok()) return ReportError(src_options.status());
-  Result<RegistryOptions> dest_options = MakeRegistryOptions(flags.dest, *destination, /*push=*/true);
-  if (!dest_options.ok()) return ReportError(dest_options.status());
-
-  RegistryClient src(source->registry, source->ApiHost(), *src_options);
-  RegistryClient dest(destination->registry, destination->ApiHost(), *dest_options);
+  RegistryPool registries([&](const ImageReference& ref, bool push) {
+    return MakeRegistryOptions(push ? flags.dest : flags.src, ref, push);
+  });
   BlobLocations locations(BlobLocations::DefaultPath());
-  Result<CopyResult> result = CopyImage(src, *source, dest, *destination, &locations);
+  MirrorOptions options{.jobs = 4};
+  MirrorReport report = RunMirror({{*source, *source, *target}}, options, registries, &locations, nullptr);
   (void)locations.Save();  // a cache: failing to save it costs only a later mount
-  if (!result.ok()) return ReportError(result.status());
+  const ImageResult& result = report.images.front();
+  if (!result.status.ok()) return ReportError(result.status);
 
   if (!flags.digest_file.empty())
-    if (Status s = WriteFileAtomically(flags.digest_file, result->digest + "\n"); !s.ok()) return ReportError(s);
+    if (Status s = WriteFileAtomically(flags.digest_file, result.digest + "\n"); !s.ok()) return ReportError(s);
+  ImageReference written = *target;
+  written.digest.clear();
   if (flags.output == OutputFormat::kJson) {
-    std::printf("%s\n", ToJson(*source, *result).dump().c_str());
+    nlohmann::json j = ToJson(result, report.totals);
+    j["destination"] = written.String();
+    std::printf("%s\n", j.dump().c_str());
   } else {
-    std::printf("%s -> %s@%s\n", source->String().c_str(), result->destination.c_str(), result->digest.c_str());
+    std::printf("%s -> %s@%s\n", source->String().c_str(), written.String().c_str(), result.digest.c_str());
   }
   return kExitSuccess;
 }

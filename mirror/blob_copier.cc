@@ -9,10 +9,10 @@
 namespace ferry {
 namespace {
 
-constexpr size_t kPipeBytes = 4 << 20;
+constexpr size_t kPipeBytes = 1 << 20;  // per transfer; several run at once
 
 Status StreamBlob(const BlobEndpoint& source, const BlobEndpoint& target, const Descriptor& blob,
-                  const std::string& what) {
+                  const std::string& what, const std::function<void(size_t)>& on_bytes) {
   BytePipe pipe(kPipeBytes);
   std::thread producer([&] {
     Status s = source.client->ReadBlob(source.repository, blob, [&](std::string_view chunk) { return pipe.Write(chunk); });
@@ -34,6 +34,7 @@ Status StreamBlob(const BlobEndpoint& source, const BlobEndpoint& target, const 
       return DataLoss(what + ": blob " + blob.digest + " from " + from + " is longer than its descriptor's " +
                       std::to_string(expected) + " bytes");
     hash.Update(std::string_view(buffer, *n));
+    if (on_bytes) on_bytes(*n);
     return n;
   };
   auto verify = [&]() -> Status {
@@ -49,10 +50,9 @@ Status StreamBlob(const BlobEndpoint& source, const BlobEndpoint& target, const 
   return s;
 }
 
-}  // namespace
-
-Result<BlobAction> CopyBlob(const BlobEndpoint& source, const BlobEndpoint& target, const Descriptor& blob,
-                            BlobLocations* locations, const std::string& what) {
+Result<BlobAction> TransferBlob(const BlobEndpoint& source, const BlobEndpoint& target, const Descriptor& blob,
+                                const std::string& what, const BlobCopyOptions& options) {
+  BlobLocations* locations = options.locations;
   RegistryClient& dst = *target.client;
   Result<bool> present = dst.HasBlob(target.repository, blob.digest);
   if (!present.ok()) return present.status();
@@ -71,13 +71,23 @@ Result<BlobAction> CopyBlob(const BlobEndpoint& source, const BlobEndpoint& targ
 
   const RetryPolicy policy;
   for (int attempt = 1;; ++attempt) {
-    Status s = StreamBlob(source, target, blob, what);
+    Status s = StreamBlob(source, target, blob, what, options.on_bytes);
     if (s.ok()) return BlobAction::kCopied;
     if (s.code() != StatusCode::kUnavailable || attempt >= policy.max_attempts) return s;
     auto delay = BackoffDelay(policy, attempt, RandomUnit());
     Log(LogLevel::kWarning, s.message() + "; retrying blob " + blob.digest + " in " + std::to_string(delay.count()) + " ms");
     std::this_thread::sleep_for(delay);
   }
+}
+
+}  // namespace
+
+Result<BlobAction> CopyBlob(const BlobEndpoint& source, const BlobEndpoint& target, const Descriptor& blob,
+                            const std::string& what, const BlobCopyOptions& options) {
+  Result<BlobAction> action = TransferBlob(source, target, blob, what, options);
+  if (action.ok() && options.locations)
+    options.locations->Record(target.client->registry(), target.repository, blob.digest);
+  return action;
 }
 
 }  // namespace ferry

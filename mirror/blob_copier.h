@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "mirror/blob_locations.h"
@@ -22,8 +23,14 @@ struct BlobEndpoint {
   std::string repository;
 };
 
-// `locations` may be null. `what` names the image for messages.
+struct BlobCopyOptions {
+  BlobLocations* locations = nullptr;          // mount candidates; may be null
+  std::function<void(size_t bytes)> on_bytes;  // called as bytes stream; may be empty
+};
+
+// `what` names the image for messages. On success the target repository is recorded in
+// options.locations, so later copies can mount from it.
 Result<BlobAction> CopyBlob(const BlobEndpoint& source, const BlobEndpoint& target, const Descriptor& blob,
-                            BlobLocations* locations, const std::string& what);
+                            const std::string& what, const BlobCopyOptions& options = {});
 
 }  // namespace ferry
