@@ -5,12 +5,16 @@
 // Strategies:
 //  - preserve: <ns>/<source repository>; the source registry is dropped.
 //  - flatten:  <ns>/<one component>, for registries that allow only namespace/repository
-//              (Alibaba ACR Personal). See FlattenName rules in target_naming.cc.
+//              (Alibaba ACR Personal). The source path components joined with '-', without
+//              uninformative parts (gcr.io/knative-releases/knative.dev/serving/cmd/queue ->
+//              serving-queue, docker.io/library/alpine -> alpine). Sources whose names would be
+//              equal get, together, the full path, then the registry ("docker.io-istio-proxyv2"
+//              next to "quay.io-istio-proxyv2"), then a hash, until no name is shared. Names
+//              over max_repository_length keep their last components plus an 8-hex hash.
 //  - template: <ns>/<pattern with placeholders filled in>.
 //
-// Flatten names depend on the whole source set: a source gets a longer name only when its short
-// name would collide with another source's. Plan the same set in `mirror` and `rewrite` (or read
-// the lock file) to get the same names.
+// Because of that disambiguation a flatten name depends on the whole source set (never on its
+// order). `mirror` and `rewrite` must plan the same set, or `rewrite` must read the lock file.
 #pragma once
 
 #include <cstddef>
