@@ -31,5 +31,6 @@ struct Command {
 };
 
 Command AddCopyCommand(CLI::App& root);
+Command AddMirrorCommand(CLI::App& root);
 
 }  // namespace ferry::cli

@@ -148,7 +148,11 @@ class MirrorRun {
     if (!existing.ok()) return Finish(job, existing.status());
     r.already_present = existing->has_value() && **existing == r.digest;
     observer_->OnImageResolved(r);
-    if (r.already_present) Finish(job, Status::Ok());
+    if (r.already_present) {
+      // A registry keeps no manifest whose blobs it lacks: all of them are there, skipped.
+      for (const auto& [digest, blob] : job.blobs) Count(blob, BlobAction::kSkipped);
+      Finish(job, Status::Ok());
+    }
   }
 
   void PlanBlobs() {
@@ -189,17 +193,19 @@ class MirrorRun {
   void CheckPresence() {
     for (BlobJob* b : blob_order_) {
       pool_.Post([this, b] {
+        int present_count = 0;
         for (const BlobTarget& t : b->targets) {
           Result<bool> present = t.client->HasBlob(t.repository, b->blob.digest);
-          std::lock_guard<std::mutex> lock(totals_mutex_);
-          if (!present.ok()) {
+          if (!present.ok())
             for (ImageJob* job : t.images) Finish(*job, present.status());
-          } else if (*present) {
-            ++totals_.blobs_skipped, totals_.bytes_skipped += b->blob.size;
-          } else {
-            totals_.bytes_missing += b->blob.size;
-          }
+          else if (*present)
+            ++present_count;
         }
+        // A blob no target has is transferred once; the other repositories would mount it.
+        std::lock_guard<std::mutex> lock(totals_mutex_);
+        if (present_count == 0) totals_.bytes_missing += b->blob.size;
+        totals_.blobs_skipped += present_count;
+        totals_.bytes_skipped += present_count * b->blob.size;
       });
     }
     pool_.Wait();
@@ -220,7 +226,8 @@ class MirrorRun {
         if (gates.size() == 2 && t.client->registry() < b.source->registry()) std::swap(gates[0], gates[1]);
         for (Gate* g : gates) g->Enter();
         observer_->OnBlobStarted(b.what, b.blob);
-        BlobCopyOptions copy_options{.locations = locations_, .on_bytes = [this](size_t n) { observer_->OnBytes(n); }};
+        BlobCopyOptions copy_options{.locations = locations_,
+                                     .on_bytes = [&](size_t n) { observer_->OnBytes(b.what, n); }};
         Result<BlobAction> action = CopyBlob({b.source, b.source_repository}, {t.client, t.repository}, b.blob, b.what,
                                              copy_options);
         for (auto g = gates.rbegin(); g != gates.rend(); ++g) (*g)->Leave();

@@ -50,7 +50,7 @@ struct MirrorTotals {
   int blobs = 0;  // distinct blobs needed by images not already present
   int blobs_copied = 0, blobs_mounted = 0, blobs_skipped = 0;
   int64_t bytes_copied = 0, bytes_mounted = 0, bytes_skipped = 0;
-  int64_t bytes_missing = 0;  // dry run: what a real run would transfer or mount
+  int64_t bytes_missing = 0;  // dry run: what a real run would transfer (once per distinct blob)
   std::chrono::milliseconds elapsed{0};
 };
 
@@ -66,7 +66,7 @@ class MirrorObserver {
   virtual void OnPlanned(const MirrorTotals& /*plan*/, int64_t /*bytes_total*/) {}
   virtual void OnImageResolved(const ImageResult& /*result*/) {}
   virtual void OnBlobStarted(const std::string& /*image*/, const Descriptor& /*blob*/) {}
-  virtual void OnBytes(size_t /*bytes*/) {}
+  virtual void OnBytes(const std::string& /*image*/, size_t /*bytes*/) {}
   virtual void OnBlobDone(const Descriptor& /*blob*/, BlobAction /*action*/) {}
   virtual void OnImageDone(const ImageResult& /*result*/) {}
 };

@@ -59,7 +59,14 @@ std::string RegistryClient::RepoScope(const std::string& repository) const {
 
 Status RegistryClient::EnsurePinged() {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (pinged_) return Status::Ok();
+  if (pinged_) return ping_status_;
+  ping_status_ = Ping();
+  pinged_ = true;
+  return ping_status_;
+}
+
+// Called with mutex_ held.
+Status RegistryClient::Ping() {
   auto ping = [&](const std::string& scheme) -> Result<HttpResponse> {
     Result<HttpResponse> r = Unavailable("not tried");
     for (int attempt = 1; attempt <= options_.retry.max_attempts; ++attempt) {
@@ -98,7 +105,6 @@ Status RegistryClient::EnsurePinged() {
       for (auto& c : ParseWwwAuthenticate(value)) challenges_.push_back(std::move(c));
   }
   base_url_ = scheme + "://" + api_host_;
-  pinged_ = true;
   return Status::Ok();
 }
 

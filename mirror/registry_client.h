@@ -56,6 +56,7 @@ class RegistryClient {
 
  private:
   Status EnsurePinged();
+  Status Ping();
   Result<HttpResponse> Execute(HttpRequest request, const std::vector<std::string>& scopes,
                                const std::string& repository);
   Result<HttpResponse> SendOnce(HttpRequest request, const std::vector<std::string>& scopes);
@@ -75,6 +76,7 @@ class RegistryClient {
 
   std::mutex mutex_;
   bool pinged_ = false;
+  Status ping_status_;  // a registry that failed its ping fails every later call of the run fast
   std::string base_url_;                          // "https://host" or "http://host"
   std::vector<AuthChallenge> challenges_;            // from the /v2/ ping
   std::map<std::string, std::string> auth_by_scope_;  // scopes key -> "Authorization: ..."

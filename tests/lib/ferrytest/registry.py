@@ -22,6 +22,7 @@ _UNAUTHORIZED = re.compile(r'msg="error authorizing context')
 _METHOD = re.compile(r'\bhttp\.request\.method=(\S+)')
 _URI = re.compile(r'\bhttp\.request\.uri=("(?:[^"\\]|\\.)*"|\S+)')
 _STATUS = re.compile(r'\bhttp\.response\.status=(\d+)')
+_WRITTEN = re.compile(r'\bhttp\.response\.written=(\d+)')
 
 
 class Registry:
@@ -164,6 +165,17 @@ class Registry:
             status = 401 if unauthorized else int(s.group(1)) if s else None
             out.append((m.group(1), uri, status))
         return out
+
+    def bytes_served(self, method, path_regex):
+        """Response body bytes the registry wrote for completed `method` requests whose URI matches
+        `path_regex`: e.g. how many blob bytes a source gave out."""
+        rx = re.compile(path_regex)
+        total = 0
+        for line in self.log_text().splitlines():
+            m, u, w = _METHOD.search(line), _URI.search(line), _WRITTEN.search(line)
+            if _COMPLETED.search(line) and m and u and w and m.group(1) == method and rx.search(u.group(1)):
+                total += int(w.group(1))
+        return total
 
     def requests_matching(self, method, path_regex, status=None):
         """How many completed requests had `method`, a URI matching `path_regex` (re.search) and,

@@ -1,0 +1,185 @@
+// ferry mirror: every image of a release to a registry the cluster can reach.
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <sstream>
+
+#include "cli/command.h"
+#include "cli/mirror_progress.h"
+#include "cli/registry_flags.h"
+#include "mirror/image_list.h"
+#include "mirror/image_lock.h"
+#include "mirror/mirror_engine.h"
+#include "mirror/source_mirror.h"
+#include "mirror/target_naming.h"
+
+namespace ferry::cli {
+namespace {
+
+struct MirrorFlags {
+  std::string images_file, to, naming = "preserve", pattern, lock = "images.lock";
+  size_t max_name_length = kDefaultMaxFlatLength;
+  std::vector<std::string> source_mirrors, platforms;
+  int jobs = 8, per_registry = 0;
+  bool dry_run = false;
+  RegistryFlags src{.prefix = "src"}, dest{.prefix = "dest"};
+  OutputFormat output = OutputFormat::kText;
+};
+
+Result<std::vector<MirrorImage>> Plan(const MirrorFlags& flags) {
+  Result<std::vector<ImageReference>> sources = ReadImageList(flags.images_file);
+  if (!sources.ok()) return sources.status();
+  Result<TargetPrefix> to = TargetPrefix::Parse(flags.to);
+  if (!to.ok()) return to.status().WithContext("--to");
+  Result<NamingStrategy> strategy = ParseNamingStrategy(flags.naming);
+  if (!strategy.ok()) return strategy.status().WithContext("--naming");
+  NamingOptions naming{.strategy = *strategy, .pattern = flags.pattern, .max_repository_length = flags.max_name_length};
+  Result<std::vector<ImageReference>> targets = PlanTargets(*sources, *to, naming);
+  if (!targets.ok()) return targets.status();
+  SourceMirrors mirrors;
+  for (const std::string& spec : flags.source_mirrors) {
+    Result<SourceMirror> m = ParseSourceMirror(spec);
+    if (!m.ok()) return m.status().WithContext("--source-mirror");
+    FERRY_RETURN_IF_ERROR(mirrors.Add(*m).WithContext("--source-mirror"));
+  }
+  std::vector<MirrorImage> images;
+  for (size_t i = 0; i < sources->size(); ++i) {
+    ImageReference target = (*targets)[i];
+    target.digest.clear();  // pushed by tag; the digest is checked against the source's anyway
+    images.push_back({(*sources)[i], mirrors.Resolve((*sources)[i]), target});
+  }
+  return images;
+}
+
+ImageLock MakeLock(const MirrorReport& report) {
+  ImageLock lock;
+  for (const ImageResult& r : report.images) {
+    if (!r.status.ok()) continue;
+    ImageReference target = r.image.target;
+    target.digest = r.digest;
+    lock.images.push_back({r.image.source, target, r.media_type, r.platforms, r.size});
+  }
+  return lock;
+}
+
+std::string Summary(const MirrorReport& report, bool dry_run) {
+  const MirrorTotals& t = report.totals;
+  std::ostringstream out;
+  int total = static_cast<int>(report.images.size());
+  if (dry_run) {
+    out << total << " images: " << t.images_present << " already at the target, "
+        << total - t.images_present - t.images_failed << " to copy, " << t.images_failed << " failed to resolve; "
+        << t.blobs << " distinct blobs, " << HumanBytes(t.bytes_missing) << " to transfer, "
+        << HumanBytes(t.bytes_skipped) << " already present (dry run: nothing written)";
+  } else {
+    out << total << " images: " << t.images_copied << " copied, " << t.images_present << " already present, "
+        << t.images_failed << " failed; " << HumanBytes(t.bytes_copied) << " transferred, "
+        << HumanBytes(t.bytes_mounted) << " mounted, " << HumanBytes(t.bytes_skipped) << " skipped, in "
+        << t.elapsed.count() / 1000.0 << " s";
+  }
+  return out.str();
+}
+
+nlohmann::json SummaryJson(const MirrorReport& report) {
+  const MirrorTotals& t = report.totals;
+  nlohmann::json failed = nlohmann::json::array();
+  for (const ImageResult& r : report.images)
+    if (!r.status.ok()) failed.push_back({{"source", r.image.source.String()}, {"error", r.status.message()}});
+  return {{"event", "summary"},
+          {"images", report.images.size()},
+          {"copied", t.images_copied},
+          {"present", t.images_present},
+          {"failed", failed},
+          {"blobs", {{"distinct", t.blobs}, {"copied", t.blobs_copied}, {"mounted", t.blobs_mounted},
+                     {"skipped", t.blobs_skipped}}},
+          {"bytes", {{"copied", t.bytes_copied}, {"mounted", t.bytes_mounted}, {"skipped", t.bytes_skipped},
+                     {"missing", t.bytes_missing}}},
+          {"elapsedMs", t.elapsed.count()}};
+}
+
+int RunMirrorCommand(const MirrorFlags& flags) {
+  Result<std::vector<MirrorImage>> images = Plan(flags);
+  if (!images.ok()) return ReportError(images.status());
+  if (!flags.platforms.empty())
+    std::fprintf(stderr,
+                 "ferry: warning: --platform rewrites multi-arch indexes, so their digests at the target differ "
+                 "from the source's; the lock file records the new digests\n");
+
+  RegistryPool registries([&](const ImageReference& ref, bool push) {
+    return MakeRegistryOptions(push ? flags.dest : flags.src, ref, push);
+  });
+  BlobLocations locations(flags.dry_run ? "" : BlobLocations::DefaultPath());
+  MirrorOptions options{.jobs = std::max(1, flags.jobs),
+                        .connections_per_registry = flags.per_registry > 0 ? flags.per_registry : std::max(1, flags.jobs),
+                        .platforms = flags.platforms,
+                        .dry_run = flags.dry_run};
+  MirrorProgress::Mode mode = flags.output == OutputFormat::kJson ? MirrorProgress::Mode::kJson
+                              : isatty(STDERR_FILENO)            ? MirrorProgress::Mode::kTerminal
+                                                                 : MirrorProgress::Mode::kLines;
+  MirrorReport report;
+  {
+    MirrorProgress progress(mode, flags.dry_run);
+    report = RunMirror(*images, options, registries, &locations, &progress);
+  }
+  if (!flags.dry_run) {
+    (void)locations.Save();
+    if (!flags.lock.empty())
+      if (Status s = WriteFileAtomically(flags.lock, MakeLock(report).Serialize()); !s.ok()) return ReportError(s);
+  }
+  if (flags.output == OutputFormat::kJson) {
+    std::printf("%s\n", SummaryJson(report).dump().c_str());
+  } else {
+    if (flags.dry_run)
+      for (const ImageResult& r : report.images)
+        if (r.status.ok())
+          std::printf("%s %s -> %s (%s)\n", r.already_present ? "present" : "copy   ", r.image.source.String().c_str(),
+                      r.image.target.String().c_str(), HumanBytes(r.size).c_str());
+    std::printf("%s\n", Summary(report, flags.dry_run).c_str());
+    if (!flags.dry_run && !flags.lock.empty()) std::printf("lock file: %s\n", flags.lock.c_str());
+  }
+  if (report.totals.images_failed == 0) return kExitSuccess;
+  std::fprintf(stderr, "ferry: error: %d of %zu images failed:\n", report.totals.images_failed, report.images.size());
+  for (const ImageResult& r : report.images)
+    if (!r.status.ok()) std::fprintf(stderr, "  %s: %s\n", r.image.source.String().c_str(), r.status.message().c_str());
+  return kExitFailure;
+}
+
+}  // namespace
+
+Command AddMirrorCommand(CLI::App& root) {
+  auto flags = std::make_shared<MirrorFlags>();
+  CLI::App* app = root.add_subcommand("mirror", "Copy every image of a release to a registry you can reach");
+  app->footer(
+      "All images and blobs share one scheduler: each distinct blob is transferred once per run and\n"
+      "mounted into the other repositories that need it; blobs already at the target are skipped,\n"
+      "so re-running after an interruption transfers only what is missing. Manifests are pushed\n"
+      "only after their blobs are verified, byte for byte, so digests stay the same.\n\n"
+      "Example:\n"
+      "  ferry mirror --images knative-images.txt \\\n"
+      "      --to registry.cn-hangzhou.aliyuncs.com/knative-mirror --naming flatten \\\n"
+      "      --dest-creds \"$ACR_USER:$ACR_PASSWORD\" --lock images.lock");
+  app->add_option("--images", flags->images_file, "File with one image reference per line ('-' for stdin)")
+      ->required();
+  app->add_option("--to", flags->to, "Target REGISTRY[/NAMESPACE]")->required();
+  app->add_option("--naming", flags->naming, "preserve (default), flatten (one level, for ACR Personal) or template");
+  app->add_option("--template", flags->pattern,
+                  "Pattern for --naming template: {registry} {repository} {basename} {parent} {flat} {hash}");
+  app->add_option("--max-name-length", flags->max_name_length, "Longest flattened repository name (default 64)");
+  app->add_option("--source-mirror", flags->source_mirrors,
+                  "REGISTRY=HOST[/PREFIX]: read REGISTRY's images from HOST (repeatable)");
+  app->add_option("--platform", flags->platforms, "Only these platforms of multi-arch images (os/arch[,...])")
+      ->delimiter(',');
+  app->add_option("-j,--jobs", flags->jobs, "Transfers at once (default 8)");
+  app->add_option("--max-per-registry", flags->per_registry, "Transfers at once per registry (default: --jobs)");
+  app->add_flag("--dry-run", flags->dry_run, "Resolve every digest and print the plan; write nothing");
+  app->add_option("--lock", flags->lock, "Where to write the lock file (default images.lock; '' for none)");
+  AddRegistryFlags(app, &flags->src, "source");
+  AddRegistryFlags(app, &flags->dest, "destination");
+  AddOutputFlag(app, &flags->output);
+  return {app, [flags] { return RunMirrorCommand(*flags); }};
+}
+
+}  // namespace ferry::cli

@@ -1,0 +1,53 @@
+// What `ferry mirror` shows while it runs: on a terminal, a live status (bytes, rate, ETA, one line
+// per active image) redrawn on stderr; otherwise one plain line per finished image; with
+// --output json, one JSON event per line on stdout.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "mirror/mirror_engine.h"
+
+namespace ferry::cli {
+
+class MirrorProgress : public MirrorObserver {
+ public:
+  enum class Mode { kTerminal, kLines, kJson };
+  // In a dry run finished images are not announced: the command prints the plan instead.
+  MirrorProgress(Mode mode, bool dry_run);
+  ~MirrorProgress() override;  // stops the redraw thread and clears the live area
+
+  void Stop();
+
+  void OnPlanned(const MirrorTotals& plan, int64_t bytes_total) override;
+  void OnImageResolved(const ImageResult& result) override;
+  void OnBlobStarted(const std::string& image, const Descriptor& blob) override;
+  void OnBytes(const std::string& image, size_t bytes) override;
+  void OnBlobDone(const Descriptor& blob, BlobAction action) override;
+  void OnImageDone(const ImageResult& result) override;
+
+ private:
+  void Redraw(bool final);
+  void EmitJson(const std::string& line);
+
+  Mode mode_;
+  bool dry_run_;
+  std::mutex mutex_;
+  std::condition_variable stop_;
+  bool stopping_ = false;
+  std::thread ticker_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  int64_t bytes_total_ = 0, bytes_done_ = 0;
+  int images_total_ = 0, images_done_ = 0, images_failed_ = 0;
+  std::map<std::string, int64_t> active_;  // image -> bytes streamed so far
+  int drawn_lines_ = 0;
+};
+
+std::string HumanBytes(int64_t bytes);
+
+}  // namespace ferry::cli

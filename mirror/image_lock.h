@@ -1,0 +1,32 @@
+// images.lock: what a mirror run produced, for rewrite and install to consume. One entry per
+// source image: where it now lives (target reference pinned to its digest), media type, platforms,
+// size. Written in a stable order (by source) so the file diffs cleanly between runs.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "mirror/image_reference.h"
+
+namespace ferry {
+
+struct LockEntry {
+  ImageReference source;
+  ImageReference target;  // with tag (if any) and digest
+  std::string media_type;
+  std::vector<std::string> platforms;
+  int64_t size = 0;
+};
+
+struct ImageLock {
+  static constexpr int kVersion = 1;
+  std::vector<LockEntry> images;
+
+  std::string Serialize() const;
+  // Errors name `path` and the entry at fault.
+  static Result<ImageLock> Parse(const std::string& text, const std::string& path);
+  static Result<ImageLock> Read(const std::string& path);
+};
+
+}  // namespace ferry
