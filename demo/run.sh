@@ -64,4 +64,29 @@ run "$FERRY" copy --output json "$SRC" "127.0.0.1:$MIRROR_PORT/knative-mirror/qu
 say "A source that does not exist fails clearly, and nothing is written at the mirror"
 run "$FERRY" copy "127.0.0.1:$GCR_PORT/knative-releases/missing:v1" "127.0.0.1:$MIRROR_PORT/knative-mirror/missing:v1" 2>&1 || echo "(exit code $?)"
 
-say "Done. Next steps ferry will take: mirror whole releases, bundle them for air gaps, rewrite manifests, install."
+say "Publishing a Knative-like release on the stand-in: 10 images on gcr.io, docker.io and quay.io paths"
+python3 - "$GCR_PORT" "$WORK/images.txt" <<'PY'
+import sys
+from ferrytest import client, release
+registry = client.RegistryClient(f"127.0.0.1:{sys.argv[1]}")
+images = release.knative_like_release(registry)
+with open(sys.argv[2], "w") as f:
+    f.write("\n".join(image.source for image in images) + "\n")
+PY
+cat "$WORK/images.txt"
+
+say "Mirroring the whole release in one run, flattened to one level for an ACR Personal-style registry"
+echo "(--source-mirror makes gcr.io, docker.io and quay.io resolve to the local stand-in)"
+run "$FERRY" mirror --images "$WORK/images.txt" --to "127.0.0.1:$MIRROR_PORT/knative-mirror" --naming flatten \
+    --source-mirror "gcr.io=127.0.0.1:$GCR_PORT/gcr" --source-mirror "docker.io=127.0.0.1:$GCR_PORT/docker" \
+    --source-mirror "quay.io=127.0.0.1:$GCR_PORT/quay" --lock "$WORK/images.lock"
+
+say "The lock file records where each image went, pinned to its digest (first entries)"
+head -n 18 "$WORK/images.lock"
+
+say "Running it again: everything is already there, nothing is transferred"
+run "$FERRY" mirror --images "$WORK/images.txt" --to "127.0.0.1:$MIRROR_PORT/knative-mirror" --naming flatten \
+    --source-mirror "gcr.io=127.0.0.1:$GCR_PORT/gcr" --source-mirror "docker.io=127.0.0.1:$GCR_PORT/docker" \
+    --source-mirror "quay.io=127.0.0.1:$GCR_PORT/quay" --lock "$WORK/images.lock" | tail -n 2
+
+say "Done. Next steps ferry will take: find images in release files, bundle for air gaps, rewrite manifests, install."
