@@ -17,6 +17,13 @@ std::string ScopesKey(const std::vector<std::string>& scopes) {
   return key;
 }
 
+std::vector<AuthChallenge> ChallengesOf(const HttpResponse& response) {
+  std::vector<AuthChallenge> challenges;
+  for (const auto& value : response.HeaderValues("www-authenticate"))
+    for (auto& c : ParseWwwAuthenticate(value)) challenges.push_back(std::move(c));
+  return challenges;
+}
+
 bool IsDigest(const std::string& identifier) { return identifier.find(':') != std::string::npos; }
 
 // "CODE: message" of each error in a registry's JSON error body, or the raw start of the body.
@@ -100,10 +107,7 @@ Status RegistryClient::Ping() {
     return Status(IsRetryableStatus(r->status) ? StatusCode::kUnavailable : StatusCode::kNotFound,
                   Where("") + ": GET /v2/ answered HTTP " + std::to_string(r->status) +
                       "; this does not look like a container registry");
-  if (r->status == 401) {
-    for (const auto& value : r->HeaderValues("www-authenticate"))
-      for (auto& c : ParseWwwAuthenticate(value)) challenges_.push_back(std::move(c));
-  }
+  if (r->status == 401) challenges_ = ChallengesOf(*r);
   base_url_ = scheme + "://" + api_host_;
   return Status::Ok();
 }
@@ -130,23 +134,19 @@ Result<HttpResponse> RegistryClient::Execute(HttpRequest request, const std::vec
   bool authorized_now = false;
   if (!have_auth) {
     // Authorise before the first request so that streamed bodies are never sent twice.
-    HttpResponse challenge;
+    std::vector<AuthChallenge> challenges;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      for (const auto& c : challenges_) {
-        std::string value = c.scheme + " ";
-        for (const auto& [k, v] : c.params) value += k + "=\"" + v + "\",";
-        challenge.headers.emplace_back("www-authenticate", value);
-      }
+      challenges = challenges_;
     }
-    FERRY_RETURN_IF_ERROR(Authorize(challenge, scopes, repository));
+    FERRY_RETURN_IF_ERROR(Authorize(challenges, scopes, repository));
     authorized_now = true;
   }
   for (int attempt = 1;; ++attempt) {
     Result<HttpResponse> r = SendOnce(request, scopes);
     bool replayable = !request.body_reader && (!request.body_writer || r.ok());
     if (r.ok() && r->status == 401 && !authorized_now && replayable) {
-      FERRY_RETURN_IF_ERROR(Authorize(*r, scopes, repository));  // token expired, or scope widened
+      FERRY_RETURN_IF_ERROR(Authorize(ChallengesOf(*r), scopes, repository));  // token expired, or scope widened
       authorized_now = true;
       continue;
     }
@@ -161,11 +161,8 @@ Result<HttpResponse> RegistryClient::Execute(HttpRequest request, const std::vec
   }
 }
 
-Status RegistryClient::Authorize(const HttpResponse& response, const std::vector<std::string>& scopes,
+Status RegistryClient::Authorize(const std::vector<AuthChallenge>& challenges, const std::vector<std::string>& scopes,
                                  const std::string& repository) {
-  std::vector<AuthChallenge> challenges;
-  for (const auto& value : response.HeaderValues("www-authenticate"))
-    for (auto& c : ParseWwwAuthenticate(value)) challenges.push_back(std::move(c));
   const AuthChallenge* bearer = nullptr;
   const AuthChallenge* basic = nullptr;
   for (const auto& c : challenges) {

@@ -60,7 +60,7 @@ class RegistryClient {
   Result<HttpResponse> Execute(HttpRequest request, const std::vector<std::string>& scopes,
                                const std::string& repository);
   Result<HttpResponse> SendOnce(HttpRequest request, const std::vector<std::string>& scopes);
-  Status Authorize(const HttpResponse& challenge_response, const std::vector<std::string>& scopes,
+  Status Authorize(const std::vector<AuthChallenge>& challenges, const std::vector<std::string>& scopes,
                    const std::string& repository);
   Result<std::string> FetchToken(const AuthChallenge& challenge, const std::vector<std::string>& scopes,
                                  const std::string& repository);

@@ -2,18 +2,13 @@
 #include "mirror/source_mirror.h"
 
 #include <catch2/catch.hpp>
+
+#include "tests/mirror/test_refs.h"
 #include <string>
 #include <vector>
 
 namespace ferry {
 namespace {
-
-ImageReference Ref(const std::string& text) {
-  Result<ImageReference> ref = ImageReference::Parse(text);
-  INFO(text << ": " << ref.status().ToString());
-  REQUIRE(ref.ok());
-  return *ref;
-}
 
 SourceMirror Mirror(const std::string& spec) {
   Result<SourceMirror> mirror = ParseSourceMirror(spec);

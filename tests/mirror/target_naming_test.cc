@@ -4,18 +4,13 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+
+#include "tests/mirror/test_refs.h"
 #include <string>
 #include <vector>
 
 namespace ferry {
 namespace {
-
-ImageReference Ref(const std::string& text) {
-  Result<ImageReference> ref = ImageReference::Parse(text);
-  INFO(text << ": " << ref.status().ToString());
-  REQUIRE(ref.ok());
-  return *ref;
-}
 
 TargetPrefix Prefix(const std::string& text) {
   Result<TargetPrefix> prefix = TargetPrefix::Parse(text);

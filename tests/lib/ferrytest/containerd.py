@@ -4,7 +4,7 @@ check that a real client pulls and unpacks what ferry pushed, with `ctr images p
 import os
 import subprocess
 
-from .util import TempDir, start_process, stop_process, wait_until
+from .util import Service, TempDir, start_process, stop_process, wait_until
 
 # Plugins that need kernel features, external binaries or a CRI setup we do not have or want.
 _DISABLED = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs",
@@ -13,22 +13,11 @@ _DISABLED = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs",
              "io.containerd.tracing.processor.v1.otlp"]
 
 
-class Containerd:
+class Containerd(Service):
     def __init__(self, snapshotter=None):
         self._snapshotter = snapshotter
         self._tmp = None
         self._proc = None
-
-    def __enter__(self):
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
 
     def start(self):
         # Unix socket paths must stay short (< 108 bytes): TempDir lives in /tmp.

@@ -9,7 +9,7 @@ import shutil
 
 from .client import RegistryClient
 from .pki import make_pki
-from .util import TempDir, free_port, run, start_process, stop_process, wait_until
+from .util import Service, TempDir, free_port, run, start_process, stop_process, wait_until
 
 # The registry (logrus text formatter) logs one line per completed request, e.g.
 #   time=".." level=info msg="response completed" ... http.request.method=POST
@@ -25,7 +25,7 @@ _STATUS = re.compile(r'\bhttp\.response\.status=(\d+)')
 _WRITTEN = re.compile(r'\bhttp\.response\.written=(\d+)')
 
 
-class Registry:
+class Registry(Service):
     """Context manager. Modes: tls=True for HTTPS (exposes .ca_cert, .cert_dir for skopeo),
     auth="htpasswd" (exposes .user/.password), auth="token" (needs token_server=TokenServer)."""
 
@@ -42,17 +42,6 @@ class Registry:
         self._proc = None
 
     # --- lifecycle -------------------------------------------------------------------------------
-    def __enter__(self):
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
     def start(self):
         self._tmp = TempDir("ferrytest-registry-")
         self.port = free_port()

@@ -40,6 +40,22 @@ class TempDir:
         self.cleanup()
 
 
+class Service:
+    """Base for servers used as context managers: start() on entry (stopping whatever half-started
+    if it fails), stop() on exit. Subclasses define start() and stop()."""
+
+    def __enter__(self):
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
 def wait_until(condition, what, timeout=20.0, interval=0.05, alive=None):
     """Polls `condition()` until it returns a truthy value, which is returned.
 
