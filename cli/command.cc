@@ -11,7 +11,7 @@ namespace ferry::cli {
 
 void AddOutputFlag(CLI::App* command, OutputFormat* format) {
   std::map<std::string, OutputFormat> formats{{"text", OutputFormat::kText}, {"json", OutputFormat::kJson}};
-  command->add_option("-o,--output", *format, "Output format: text (default) or json")
+  command->add_option("--output", *format, "Output format: text (default) or json")
       ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case));
 }
 

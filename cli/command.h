@@ -32,5 +32,8 @@ struct Command {
 
 Command AddCopyCommand(CLI::App& root);
 Command AddMirrorCommand(CLI::App& root);
+Command AddManifestsCommand(CLI::App& root);
+Command AddImagesCommand(CLI::App& root);
+Command AddRewriteCommand(CLI::App& root);
 
 }  // namespace ferry::cli

@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
   int verbosity = 0;
   root.add_flag("-v,--verbose", verbosity, "More detail on stderr (-v retries, -vv every HTTP request)");
 
-  std::vector<Command> commands = {AddCopyCommand(root), AddMirrorCommand(root)};
+  std::vector<Command> commands = {AddCopyCommand(root),   AddMirrorCommand(root),  AddImagesCommand(root),
+                                   AddRewriteCommand(root), AddManifestsCommand(root)};
   try {
     root.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

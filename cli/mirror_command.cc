@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cli/command.h"
+#include "cli/manifest_flags.h"
 #include "cli/mirror_progress.h"
 #include "cli/registry_flags.h"
 #include "mirror/image_list.h"
@@ -20,6 +21,7 @@ namespace ferry::cli {
 namespace {
 
 struct MirrorFlags {
+  ManifestFlags manifests;
   std::string images_file, to, naming = "preserve", pattern, lock = "images.lock";
   size_t max_name_length = kDefaultMaxFlatLength;
   std::vector<std::string> source_mirrors, platforms;
@@ -29,8 +31,22 @@ struct MirrorFlags {
   OutputFormat output = OutputFormat::kText;
 };
 
+// The images named by --images, or found in the release files (-f, --profile).
+Result<std::vector<ImageReference>> Sources(const MirrorFlags& flags) {
+  bool from_files = !flags.manifests.files.empty() || !flags.manifests.profile.empty();
+  if (flags.images_file.empty() == !from_files)
+    return InvalidArgument("name the images with exactly one of --images FILE, -f FILE|DIR or --profile NAME");
+  if (!flags.images_file.empty()) return ReadImageList(flags.images_file);
+  Result<ManifestSet> set = ResolveManifests(flags.manifests);
+  if (!set.ok()) return set.status();
+  Result<std::vector<ImageOccurrence>> found = ScanManifests(*set, flags.manifests.include_optional);
+  if (!found.ok()) return found.status();
+  if (found->empty()) return InvalidArgument("the release files name no images");
+  return DistinctReferences(*found);
+}
+
 Result<std::vector<MirrorImage>> Plan(const MirrorFlags& flags) {
-  Result<std::vector<ImageReference>> sources = ReadImageList(flags.images_file);
+  Result<std::vector<ImageReference>> sources = Sources(flags);
   if (!sources.ok()) return sources.status();
   Result<TargetPrefix> to = TargetPrefix::Parse(flags.to);
   if (!to.ok()) return to.status().WithContext("--to");
@@ -158,11 +174,11 @@ Command AddMirrorCommand(CLI::App& root) {
       "so re-running after an interruption transfers only what is missing. Manifests are pushed\n"
       "only after their blobs are verified, byte for byte, so digests stay the same.\n\n"
       "Example:\n"
-      "  ferry mirror --images knative-images.txt \\\n"
+      "  ferry mirror --profile knative-1.23-kourier \\\n"
       "      --to registry.cn-hangzhou.aliyuncs.com/knative-mirror --naming flatten \\\n"
       "      --dest-creds \"$ACR_USER:$ACR_PASSWORD\" --lock images.lock");
-  app->add_option("--images", flags->images_file, "File with one image reference per line ('-' for stdin)")
-      ->required();
+  app->add_option("--images", flags->images_file, "File with one image reference per line ('-' for stdin)");
+  AddManifestFlags(app, &flags->manifests);
   app->add_option("--to", flags->to, "Target REGISTRY[/NAMESPACE]")->required();
   app->add_option("--naming", flags->naming, "preserve (default), flatten (one level, for ACR Personal) or template");
   app->add_option("--template", flags->pattern,

@@ -1,0 +1,142 @@
+// ferry rewrite: point every image reference in release files at the mirror, changing nothing else.
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <set>
+
+#include "cli/command.h"
+#include "cli/manifest_flags.h"
+#include "mirror/image_lock.h"
+#include "rewrite/manifest_rewriter.h"
+#include "rewrite/reference_map.h"
+
+namespace ferry::cli {
+namespace {
+
+struct RewriteFlags {
+  ManifestFlags manifests;
+  std::string lock, to, naming = "preserve", pattern, output_dir;
+  size_t max_name_length = kDefaultMaxFlatLength;
+  bool pin_digests = false, in_place = false, check = false;
+  std::vector<std::string> allow;
+  OutputFormat output = OutputFormat::kText;
+};
+
+// --check: every reference outside the allowed prefixes, one line each; exit 1 if any.
+int RunCheck(const RewriteFlags& flags, const std::vector<ImageOccurrence>& found) {
+  int outside = 0;
+  nlohmann::json list = nlohmann::json::array();
+  for (const ImageOccurrence& o : found) {
+    std::string ref = o.ref.String();
+    bool allowed = false;
+    for (const std::string& prefix : flags.allow) allowed = allowed || ref.starts_with(prefix) || o.text.starts_with(prefix);
+    if (allowed) continue;
+    ++outside;
+    if (flags.output == OutputFormat::kJson)
+      list.push_back({{"reference", ref}, {"file", o.file}, {"line", o.line}, {"path", o.yaml_path}});
+    else
+      std::printf("%s:%d: %s (%s)\n", o.file.c_str(), o.line, ref.c_str(), o.yaml_path.c_str());
+  }
+  if (flags.output == OutputFormat::kJson) std::printf("%s\n", list.dump(2).c_str());
+  if (outside == 0) {
+    if (flags.output == OutputFormat::kText) std::printf("every reference is under an allowed prefix\n");
+    return kExitSuccess;
+  }
+  std::fprintf(stderr, "ferry: error: %d reference(s) outside the allowed prefixes\n", outside);
+  return kExitFailure;
+}
+
+Result<ReferenceMap> MakeMap(const RewriteFlags& flags, const std::vector<ImageOccurrence>& found) {
+  if (!flags.lock.empty()) {
+    Result<ImageLock> lock = ImageLock::Read(flags.lock);
+    if (!lock.ok()) return lock.status();
+    return ReferenceMap::FromLock(*lock, flags.pin_digests);
+  }
+  if (flags.pin_digests) return InvalidArgument("--pin-digests needs --lock: only a lock knows the digests");
+  Result<TargetPrefix> to = TargetPrefix::Parse(flags.to);
+  if (!to.ok()) return to.status().WithContext("--to");
+  Result<NamingStrategy> strategy = ParseNamingStrategy(flags.naming);
+  if (!strategy.ok()) return strategy.status().WithContext("--naming");
+  // Plan exactly the set `ferry mirror` plans from the same files, so flattened names agree.
+  std::vector<ImageOccurrence> planned;
+  for (const ImageOccurrence& o : found)
+    if (flags.manifests.include_optional || o.confidence != Confidence::kOptional) planned.push_back(o);
+  return ReferenceMap::FromNaming(DistinctReferences(planned), *to,
+                                  {.strategy = *strategy, .pattern = flags.pattern,
+                                   .max_repository_length = flags.max_name_length});
+}
+
+int RunRewrite(const RewriteFlags& flags) {
+  if (!flags.check && flags.lock.empty() == flags.to.empty())
+    return ReportError(InvalidArgument("give exactly one of --lock FILE or --to REGISTRY/NAMESPACE"));
+  if (!flags.check && flags.output_dir.empty() == !flags.in_place)
+    return ReportError(InvalidArgument("give exactly one of -o DIR or --in-place"));
+  Result<ManifestSet> set = ResolveManifests(flags.manifests);
+  if (!set.ok()) return ReportError(set.status());
+  Result<std::vector<ImageOccurrence>> found = ScanManifests(*set, /*include_optional=*/true);
+  if (!found.ok()) return ReportError(found.status());
+  if (flags.check) return RunCheck(flags, *found);
+
+  Result<ReferenceMap> map = MakeMap(flags, *found);
+  if (!map.ok()) return ReportError(map.status());
+  // Every reference the files need must be mapped before anything is written.
+  std::set<std::string> missing;
+  for (const ImageOccurrence& o : *found)
+    if (o.confidence != Confidence::kOptional && !map->Lookup(o.ref)) missing.insert(o.ref.String());
+  if (!missing.empty()) {
+    std::string list;
+    for (const std::string& m : missing) list += "\n  " + m;
+    return ReportError(InvalidArgument("the lock " + flags.lock + " lacks " + std::to_string(missing.size()) +
+                                       " reference(s) the files need; nothing was written:" + list));
+  }
+
+  Replacer replace = [&](const ImageOccurrence& o) { return map->Lookup(o.ref); };
+  int total = 0;
+  nlohmann::json files = nlohmann::json::array();
+  for (const ManifestInput& file : set->files) {
+    std::string destination = flags.in_place ? file.path : (std::filesystem::path(flags.output_dir) / file.relative).string();
+    if (flags.in_place && file.display == "standard input") destination = "-";
+    Result<int> replaced = RewriteManifest(file, destination, replace);
+    if (!replaced.ok()) return ReportError(replaced.status());
+    total += *replaced;
+    files.push_back({{"file", file.display}, {"output", destination}, {"replaced", *replaced}});
+    if (flags.output == OutputFormat::kText && destination != "-")
+      std::printf("%s -> %s: %d reference(s) rewritten\n", file.display.c_str(), destination.c_str(), *replaced);
+  }
+  if (flags.output == OutputFormat::kJson) std::printf("%s\n", nlohmann::json{{"files", files}, {"replaced", total}}.dump(2).c_str());
+  return kExitSuccess;
+}
+
+}  // namespace
+
+Command AddRewriteCommand(CLI::App& root) {
+  auto flags = std::make_shared<RewriteFlags>();
+  CLI::App* app = root.add_subcommand("rewrite", "Point every image reference in release files at the mirror");
+  app->footer(
+      "Only the bytes of each reference change: comments, key order, quoting, indentation, document\n"
+      "separators, trailing spaces and CRLF line endings stay as they were. The mapping comes from\n"
+      "the lock `ferry mirror` wrote (exact digests), or from --to and --naming (the same naming\n"
+      "code `ferry mirror` uses). A lock that lacks a needed reference is an error listing every\n"
+      "missing one, and nothing is written. --in-place replaces each file atomically.\n\n"
+      "Examples:\n"
+      "  ferry rewrite -f serving-core.yaml --lock images.lock --pin-digests -o rewritten/\n"
+      "  ferry rewrite -f release/ --to registry.cn-hangzhou.aliyuncs.com/knative-mirror --naming flatten --in-place\n"
+      "  ferry rewrite -f rewritten/ --check --allow registry.cn-hangzhou.aliyuncs.com/   # CI gate");
+  AddManifestFlags(app, &flags->manifests);
+  app->add_option("--lock", flags->lock, "Lock file from ferry mirror");
+  app->add_option("--to", flags->to, "Target REGISTRY[/NAMESPACE], named as ferry mirror names");
+  app->add_option("--naming", flags->naming, "preserve (default), flatten or template");
+  app->add_option("--template", flags->pattern, "Pattern for --naming template");
+  app->add_option("--max-name-length", flags->max_name_length, "Longest flattened repository name (default 64)");
+  app->add_flag("--pin-digests", flags->pin_digests, "With --lock: write tag references as tag@digest");
+  app->add_option("-o,--output-dir", flags->output_dir, "Write the rewritten files into this directory");
+  app->add_flag("--in-place", flags->in_place, "Replace the files themselves (atomically)");
+  app->add_flag("--check", flags->check, "Change nothing; list every reference outside the --allow prefixes");
+  app->add_option("--allow", flags->allow, "With --check: an allowed reference prefix (repeatable)");
+  AddOutputFlag(app, &flags->output);
+  return {app, [flags] { return RunRewrite(*flags); }};
+}
+
+}  // namespace ferry::cli

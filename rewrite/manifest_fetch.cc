@@ -1,0 +1,350 @@
+#include "rewrite/manifest_fetch.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include "common/log.h"
+#include "common/sha256.h"
+
+namespace ferry {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Errno() { return std::strerror(errno); }
+
+std::string HexOf(std::string digest) {
+  return digest.starts_with("sha256:") ? digest.substr(7) : digest;
+}
+
+// A file being written in a directory, named ".NAME.part-PID-N" so it can never be mistaken for a
+// release file. Removed on destruction unless Commit() renamed it over its final name.
+class PartFile {
+ public:
+  static Result<PartFile> Create(const std::string& dir, const std::string& name) {
+    static std::atomic<unsigned> counter{0};
+    for (int tries = 0; tries < 100; ++tries) {
+      std::string path = (fs::path(dir) / ("." + name + ".part-" + std::to_string(getpid()) + "-" +
+                                           std::to_string(counter++)))
+                             .string();
+      int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);  // mode under umask
+      if (fd >= 0) return PartFile(fd, path);
+      if (errno != EEXIST) return IoError("cannot create a file in " + dir + ": " + Errno());
+    }
+    return IoError("cannot create a temporary file in " + dir);
+  }
+
+  PartFile(PartFile&& other) noexcept : fd_(other.fd_), path_(std::move(other.path_)) { other.fd_ = -1; }
+  PartFile& operator=(PartFile&&) = delete;
+  ~PartFile() {
+    if (fd_ >= 0) close(fd_);
+    if (!path_.empty()) unlink(path_.c_str());
+  }
+
+  Status Write(std::string_view bytes) {
+    while (!bytes.empty()) {
+      ssize_t n = write(fd_, bytes.data(), bytes.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return IoError("cannot write " + path_ + ": " + Errno());
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+    return Status::Ok();
+  }
+
+  // Empties the file for another attempt.
+  Status Reset() {
+    if (ftruncate(fd_, 0) != 0 || lseek(fd_, 0, SEEK_SET) != 0) return IoError("cannot truncate " + path_ + ": " + Errno());
+    return Status::Ok();
+  }
+
+  // Flushes to disk and renames over `final_path`: readers see the old file or the whole new one.
+  Status Commit(const std::string& final_path) {
+    if (fsync(fd_) != 0) return IoError("cannot write " + path_ + ": " + Errno());
+    int fd = fd_;
+    fd_ = -1;
+    if (close(fd) != 0) return IoError("cannot write " + path_ + ": " + Errno());
+    if (rename(path_.c_str(), final_path.c_str()) != 0) return IoError("cannot rename " + path_ + " to " + final_path + ": " + Errno());
+    path_.clear();
+    return Status::Ok();
+  }
+
+ private:
+  PartFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  int fd_;
+  std::string path_;
+};
+
+// Sums recorded in DIR/profile.lock.json for files of `profile` whose sum the profile does not know:
+// name -> sha256. A lock of another profile, or entries whose url changed, give nothing.
+Result<std::map<std::string, std::string>> RecordedSums(const ReleaseProfile& profile, const std::string& dir) {
+  std::map<std::string, std::string> sums;
+  std::string path = (fs::path(dir) / kManifestLockName).string();
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return sums;
+  Result<ReleaseProfile> lock = ReadReleaseProfile(path);
+  if (!lock.ok())
+    return lock.status().WithContext("the lock of earlier downloads is unreadable (remove " + path +
+                                     " to record the sums again)");
+  if (lock->name != profile.name) {
+    Log(LogLevel::kInfo, path + " is for profile " + lock->name + ", not " + profile.name + "; not used");
+    return sums;
+  }
+  for (const ProfileFile& f : profile.files) {
+    if (f.sha256_known()) continue;
+    const ProfileFile* recorded = lock->File(f.name);
+    if (recorded != nullptr && recorded->url == f.url && recorded->sha256_known()) sums[f.name] = recorded->sha256;
+  }
+  return sums;
+}
+
+// Fills in `file.expected` and `file.origin` from the profile or the recorded sums.
+void SetExpected(const ProfileFile& f, const std::map<std::string, std::string>& recorded, ManifestFile* file) {
+  if (f.sha256_known()) {
+    file->expected = f.sha256;
+    file->origin = Sha256Origin::kProfile;
+  } else if (auto it = recorded.find(f.name); it != recorded.end()) {
+    file->expected = it->second;
+    file->origin = Sha256Origin::kLock;
+  } else {
+    file->expected.clear();
+    file->origin = Sha256Origin::kRecorded;
+  }
+}
+
+Status Mismatch(const ManifestFile& file, const std::string& where) {
+  return DataLoss(file.name + where + ": sha256 mismatch: expected " + file.expected + " (" +
+                  (file.origin == Sha256Origin::kProfile ? "from the profile" : "recorded at first download") +
+                  "), got " + file.sha256);
+}
+
+std::string JoinFailures(const std::vector<ManifestFile>& files) {
+  std::string out;
+  for (const ManifestFile& f : files)
+    if (!f.status.ok()) out += (out.empty() ? "" : "; ") + f.status.message();
+  return out;
+}
+
+size_t CountFailures(const std::vector<ManifestFile>& files) {
+  size_t n = 0;
+  for (const ManifestFile& f : files) n += f.status.ok() ? 0 : 1;
+  return n;
+}
+
+class Fetcher {
+ public:
+  explicit Fetcher(const ManifestFetchOptions& options) : options_(options), http_(options.http) {}
+
+  // Downloads `file.fetched_from` into DIR/NAME, checking `file.expected` when there is one.
+  Status Download(const std::string& dir, ManifestFile* file) {
+    std::string where = " from " + file->fetched_from;
+    std::string host = UrlHost(file->fetched_from);
+    // A host that could not be reached after every retry is not tried again in this run.
+    if (auto down = unreachable_.find(host); down != unreachable_.end())
+      return Status(down->second.code(), file->name + where + ": not tried: " + host +
+                                             " could not be reached for an earlier file (" + down->second.message() + ")");
+    Result<PartFile> part = PartFile::Create(dir, file->name);
+    if (!part.ok()) return part.status().WithContext(file->name);
+    Sha256 hash;
+    uint64_t size = 0;
+    HttpRequest request{.url = file->fetched_from};
+    request.body_writer = [&](std::string_view chunk) {
+      hash.Update(chunk);
+      size += chunk.size();
+      return part->Write(chunk);
+    };
+    for (int attempt = 1;; ++attempt) {
+      hash = Sha256();
+      size = 0;
+      FERRY_RETURN_IF_ERROR(part->Reset().WithContext(file->name));
+      Result<HttpResponse> r = http_.Send(request);
+      if (r.ok() && r->status >= 200 && r->status < 300) break;
+      if (!IsRetryable(r) || attempt >= options_.retry.max_attempts) {
+        std::string tries = attempt > 1 ? " (gave up after " + std::to_string(attempt) + " attempts)" : "";
+        if (!r.ok()) {
+          if (r.status().code() != StatusCode::kIo && r.status().code() != StatusCode::kDataLoss)
+            unreachable_.emplace(host, r.status());
+          return Status(r.status().code(), file->name + where + ": " + r.status().message() + tries);
+        }
+        StatusCode code = r->status == 404                  ? StatusCode::kNotFound
+                          : r->status == 401                ? StatusCode::kUnauthenticated
+                          : r->status == 403                ? StatusCode::kPermissionDenied
+                          : IsRetryableStatus(r->status)    ? StatusCode::kUnavailable
+                                                            : StatusCode::kInternal;
+        return Status(code, file->name + where + ": HTTP " + std::to_string(r->status) + tries);
+      }
+      auto delay = RetryDelay(options_.retry, attempt, r, RandomUnit());
+      Log(LogLevel::kInfo, file->name + where + ": " +
+                               (r.ok() ? "HTTP " + std::to_string(r->status) : r.status().message()) +
+                               "; retrying in " + std::to_string(delay.count()) + " ms");
+      std::this_thread::sleep_for(delay);
+    }
+    file->sha256 = HexOf(hash.Digest());
+    file->size = size;
+    if (!file->expected.empty() && file->sha256 != file->expected)
+      return DataLoss(Mismatch(*file, where).message() + "; not saved");
+    FERRY_RETURN_IF_ERROR(part->Commit(file->path).WithContext(file->name));
+    file->downloaded = true;
+    return Status::Ok();
+  }
+
+ private:
+  const ManifestFetchOptions& options_;
+  HttpClient http_;
+  std::map<std::string, Status> unreachable_;  // host -> its transport failure
+};
+
+Status WriteLock(const std::string& dir, const ReleaseProfile& locked) {
+  Result<PartFile> part = PartFile::Create(dir, kManifestLockName);
+  if (!part.ok()) return part.status();
+  FERRY_RETURN_IF_ERROR(part->Write(locked.ToJson()));
+  return part->Commit((fs::path(dir) / kManifestLockName).string());
+}
+
+}  // namespace
+
+const char* Sha256OriginName(Sha256Origin origin) {
+  switch (origin) {
+    case Sha256Origin::kProfile: return "profile";
+    case Sha256Origin::kLock: return "lock";
+    case Sha256Origin::kRecorded: return "recorded";
+  }
+  return "?";
+}
+
+Result<std::string> Sha256OfFile(const std::string& path, uint64_t* size) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status(errno == ENOENT ? StatusCode::kNotFound : StatusCode::kIo, "cannot read " + path + ": " + Errno());
+  Sha256 hash;
+  uint64_t total = 0;
+  std::string buffer(1 << 16, '\0');
+  for (;;) {
+    ssize_t n = read(fd, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Status s = IoError("cannot read " + path + ": " + Errno());
+      close(fd);
+      return s;
+    }
+    if (n == 0) break;
+    hash.Update(std::string_view(buffer.data(), static_cast<size_t>(n)));
+    total += static_cast<uint64_t>(n);
+  }
+  close(fd);
+  if (size != nullptr) *size = total;
+  return HexOf(hash.Digest());
+}
+
+ManifestsReport FetchManifests(const ReleaseProfile& profile, const std::string& dir,
+                               const ManifestFetchOptions& options) {
+  ManifestsReport report;
+  report.locked = profile;
+  std::string base = options.base_url;
+  while (base.ends_with("/")) base.pop_back();
+  if (!base.empty() && !base.starts_with("http://") && !base.starts_with("https://")) {
+    report.status = InvalidArgument("base URL " + options.base_url + " is not an http or https URL");
+    return report;
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir)) {
+    report.status = IoError("cannot create the directory " + dir + (ec ? ": " + ec.message() : ""));
+    return report;
+  }
+  Result<std::map<std::string, std::string>> recorded = RecordedSums(profile, dir);
+  if (!recorded.ok()) {
+    report.status = recorded.status();
+    return report;
+  }
+
+  Fetcher fetcher(options);
+  for (size_t i = 0; i < profile.files.size(); ++i) {
+    const ProfileFile& f = profile.files[i];
+    ManifestFile file{.name = f.name, .url = f.url, .path = (fs::path(dir) / f.name).string()};
+    SetExpected(f, *recorded, &file);
+    // Already here with the sum we expect: keep it.
+    if (!file.expected.empty()) {
+      uint64_t size = 0;
+      Result<std::string> have = Sha256OfFile(file.path, &size);
+      if (have.ok() && *have == file.expected) {
+        file.sha256 = *have;
+        file.size = size;
+        report.locked.files[i].sha256 = file.sha256;
+        report.files.push_back(std::move(file));
+        continue;
+      }
+    }
+    file.fetched_from = base.empty() ? f.url : base + "/" + f.name;
+    file.status = fetcher.Download(dir, &file);
+    if (file.status.ok()) report.locked.files[i].sha256 = file.sha256;
+    report.files.push_back(std::move(file));
+  }
+
+  if (size_t failed = CountFailures(report.files); failed > 0) {
+    StatusCode code = StatusCode::kUnavailable;
+    for (const ManifestFile& f : report.files)
+      if (!f.status.ok()) {
+        code = f.status.code();
+        break;
+      }
+    report.status = Status(code, std::to_string(failed) + " of " + std::to_string(report.files.size()) +
+                                     " files of profile " + profile.name + " failed: " + JoinFailures(report.files));
+    return report;
+  }
+  if (Status s = WriteLock(dir, report.locked); !s.ok()) {
+    report.status = s.WithContext("recording the sums");
+    return report;
+  }
+  report.lock_path = (fs::path(dir) / kManifestLockName).string();
+  return report;
+}
+
+ManifestsReport VerifyManifestsDir(const ReleaseProfile& profile, const std::string& dir) {
+  ManifestsReport report;
+  report.locked = profile;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    report.status = NotFound("manifests directory " + dir + " does not exist");
+    return report;
+  }
+  Result<std::map<std::string, std::string>> recorded = RecordedSums(profile, dir);
+  if (!recorded.ok()) {
+    report.status = recorded.status();
+    return report;
+  }
+  for (size_t i = 0; i < profile.files.size(); ++i) {
+    const ProfileFile& f = profile.files[i];
+    ManifestFile file{.name = f.name, .url = f.url, .path = (fs::path(dir) / f.name).string()};
+    SetExpected(f, *recorded, &file);
+    Result<std::string> have = Sha256OfFile(file.path, &file.size);
+    if (!have.ok()) {
+      file.status = have.status().code() == StatusCode::kNotFound ? NotFound(file.name + ": missing")
+                                                                  : have.status().WithContext(file.name);
+    } else {
+      file.sha256 = *have;
+      if (!file.expected.empty() && file.sha256 != file.expected)
+        file.status = Mismatch(file, "");
+      else
+        report.locked.files[i].sha256 = file.sha256;
+    }
+    report.files.push_back(std::move(file));
+  }
+  if (size_t failed = CountFailures(report.files); failed > 0) {
+    StatusCode code = StatusCode::kNotFound;
+    for (const ManifestFile& f : report.files)
+      if (f.status.code() == StatusCode::kDataLoss) code = StatusCode::kDataLoss;
+    report.status = Status(code, dir + " does not hold profile " + profile.name + " (" + std::to_string(failed) +
+                                     " of " + std::to_string(report.files.size()) +
+                                     " files missing or not matching): " + JoinFailures(report.files));
+  }
+  return report;
+}
+
+}  // namespace ferry

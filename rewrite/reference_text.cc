@@ -1,0 +1,82 @@
+// The rules of reference_text.h.
+#include "rewrite/reference_text.h"
+
+#include <algorithm>
+#include <string>
+
+namespace ferry {
+namespace {
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+bool AllDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// The registry as written ("gcr.io", "localhost:5000"), or empty when the text leaves it implicit.
+// Same rule as the reference grammar: a first component is a host if it has '.' or ':' or is
+// "localhost".
+std::string_view ExplicitRegistry(std::string_view text) {
+  size_t slash = text.find('/');
+  if (slash == std::string_view::npos) return {};
+  std::string_view first = text.substr(0, slash);
+  if (first.find_first_of(".:") == std::string_view::npos && first != "localhost") return {};
+  return first;
+}
+
+}  // namespace
+
+bool IsReferenceChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '/' || c == ':' || c == '@' || c == '-';
+}
+
+bool IsWellKnownRegistry(std::string_view host) {
+  static constexpr std::string_view kExact[] = {
+      "gcr.io",  "docker.io",       "index.docker.io",   "registry-1.docker.io", "quay.io",
+      "ghcr.io", "registry.k8s.io", "docker.elastic.co", "mcr.microsoft.com",    "public.ecr.aws"};
+  for (std::string_view known : kExact) {
+    if (host == known) return true;
+  }
+  return EndsWith(host, ".gcr.io") || EndsWith(host, ".pkg.dev");
+}
+
+std::optional<ImageReference> ReferenceIn(std::string_view text, ReferenceContext context) {
+  if (text.empty() || text.find("://") != std::string_view::npos) return std::nullopt;
+  Result<ImageReference> parsed = ImageReference::Parse(text);
+  if (!parsed.ok()) return std::nullopt;
+  const ImageReference& ref = *parsed;
+  if (context == ReferenceContext::kImageField) return ref;
+
+  if (!ref.digest.empty()) return ref;
+  bool has_path = text.find('/') != std::string_view::npos;
+  if (has_path && !ref.tag.empty()) return ref;
+  if (IsWellKnownRegistry(ExplicitRegistry(text))) return ref;
+  if (context == ReferenceContext::kValue && !has_path && !ref.tag.empty()) {
+    std::string_view word = text.substr(0, text.find(':'));
+    bool digest_like = word == "sha256" || word == "sha384" || word == "sha512";
+    if (word.find('.') == std::string_view::npos && !AllDigits(ref.tag) && !digest_like) return ref;
+  }
+  return std::nullopt;
+}
+
+std::vector<TextToken> ReferenceTokens(std::string_view text) {
+  std::vector<TextToken> tokens;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (!IsReferenceChar(text[i])) {
+      ++i;
+      continue;
+    }
+    size_t start = i;
+    while (i < text.size() && IsReferenceChar(text[i])) ++i;
+    size_t end = i;
+    while (end > start && (text[end - 1] == '.' || text[end - 1] == ':')) --end;
+    if (end > start) tokens.push_back({start, text.substr(start, end - start)});
+  }
+  return tokens;
+}
+
+}  // namespace ferry

@@ -1,0 +1,32 @@
+// Where a scalar's characters sit in the raw text of its document. yaml-cpp gives each node a
+// mark (byte offset of its first token) but not its end, its style or its raw bytes; the image
+// finder needs all three to point at the exact bytes a rewrite will replace.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string_view>
+
+namespace ferry {
+
+struct ScalarSpan {
+  // First byte of the content: after "&anchor"/"!tag" properties, after an opening quote, after a
+  // block scalar's header line ("|-", ">").
+  size_t begin = 0;
+  // One past the last byte the content may occupy: the closing quote of a quoted scalar; for
+  // plain and block scalars the start of the next node (trailing comments may fall inside).
+  size_t end = 0;
+  char style = 0;  // '"', '\'', '|', '>', or 0 for plain
+};
+
+// `mark` is the node's mark; `next_node` is where the following node starts (or doc.size()).
+ScalarSpan FindScalarSpan(std::string_view doc, size_t mark, size_t next_node);
+
+// The first position at or after `from` inside the span where `word` stands as a whole word: not
+// preceded by a reference byte, and followed by none except sentence punctuation ('.' or ':'
+// then a non-reference byte). nullopt when the raw bytes do not spell it, e.g. because a
+// double-quoted scalar writes part of it with escapes.
+std::optional<size_t> FindWord(std::string_view doc, const ScalarSpan& span, size_t from,
+                               std::string_view word);
+
+}  // namespace ferry
