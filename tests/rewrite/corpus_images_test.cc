@@ -4,6 +4,8 @@
 // and every occurrence it reports must point at its own bytes in the file.
 #include <algorithm>
 #include <catch2/catch.hpp>
+
+#include "tests/corpus.h"
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -136,16 +138,6 @@ const std::vector<CorpusFile>& GroundTruth() {
        {}},
   };
   return files;
-}
-
-std::filesystem::path CorpusDir() {
-  const char* env = std::getenv("FERRY_CORPUS");
-  return env ? env : "../shared/corpus/manifests";
-}
-
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 std::set<std::string> Union(std::initializer_list<const char*> names) {

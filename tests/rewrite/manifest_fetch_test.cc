@@ -2,6 +2,8 @@
 // from a real HTTP server are covered by tests/integration/test_manifests_fetch.py.
 #include <catch2/catch.hpp>
 
+#include "tests/corpus.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,15 +19,6 @@ namespace ferry {
 namespace {
 
 namespace fs = std::filesystem;
-
-fs::path CorpusDir() {
-  const char* env = std::getenv("FERRY_CORPUS");
-  fs::path dir = env != nullptr ? env : "../shared/corpus/manifests";
-  if (!fs::is_directory(dir))
-    FAIL("corpus directory " << dir << " does not exist (absolute: " << fs::absolute(dir)
-                             << "); set FERRY_CORPUS to the directory of release manifests");
-  return dir;
-}
 
 struct TempDir {
   fs::path path;

@@ -2,6 +2,8 @@
 // profiles are refused with the file, the line and the field.
 #include <catch2/catch.hpp>
 
+#include "tests/corpus.h"
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -15,15 +17,6 @@
 
 namespace ferry {
 namespace {
-
-std::filesystem::path CorpusDir() {
-  const char* env = std::getenv("FERRY_CORPUS");
-  std::filesystem::path dir = env != nullptr ? env : "../shared/corpus/manifests";
-  if (!std::filesystem::is_directory(dir))
-    FAIL("corpus directory " << dir << " does not exist (absolute: " << std::filesystem::absolute(dir)
-                             << "); set FERRY_CORPUS to the directory of release manifests");
-  return dir;
-}
 
 // SHA256SUMS: "<hex>  <name>" per line.
 std::map<std::string, std::string> CorpusSums() {
