@@ -64,29 +64,59 @@ run "$FERRY" copy --output json "$SRC" "127.0.0.1:$MIRROR_PORT/knative-mirror/qu
 say "A source that does not exist fails clearly, and nothing is written at the mirror"
 run "$FERRY" copy "127.0.0.1:$GCR_PORT/knative-releases/missing:v1" "127.0.0.1:$MIRROR_PORT/knative-mirror/missing:v1" 2>&1 || echo "(exit code $?)"
 
-say "Publishing a Knative-like release on the stand-in: 10 images on gcr.io, docker.io and quay.io paths"
-python3 - "$GCR_PORT" "$WORK/images.txt" <<'PY'
+CORPUS="${FERRY_CORPUS:-$HERE/../../shared/corpus/manifests}"
+if [ -d "$CORPUS" ]; then
+  say "Which images does Knative Serving 1.23 on Kourier need? ferry reads the real release files"
+  echo "(including the queue-proxy image that hides in the config-deployment ConfigMap)"
+  run "$FERRY" images --profile knative-1.23-kourier --manifests-dir "$CORPUS" --output list
+fi
+
+say "Publishing a Knative-like release on the stand-in: 10 images under gcr.io, docker.io and quay.io names"
+python3 - "$GCR_PORT" "$WORK/release.yaml" <<'PY'
 import sys
 from ferrytest import client, release
-registry = client.RegistryClient(f"127.0.0.1:{sys.argv[1]}")
-images = release.knative_like_release(registry)
+images = release.knative_like_release(client.RegistryClient(f"127.0.0.1:{sys.argv[1]}"))
+# A release file shaped like Knative's: Deployments pinned by digest, the queue-proxy image in
+# config-deployment and in a caching Image, Istio images by tag.
+docs = []
+for image in images:
+    name = image.source.split(":")[0]
+    ref = f"{name}@{image.artifact.digest}" if name.startswith("gcr.io") else image.source
+    short = name.rsplit("/", 1)[-1]
+    if short == "queue":
+        docs.append(f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config-deployment\n"
+                    f"  namespace: knative-serving\ndata:\n  # the image Knative injects into every app pod\n"
+                    f"  queue-sidecar-image: {ref}\n")
+        docs.append(f"apiVersion: caching.internal.knative.dev/v1alpha1\nkind: Image\nmetadata:\n"
+                    f"  name: queue-proxy\n  namespace: knative-serving\nspec:\n  image: {ref}\n")
+        continue
+    docs.append(f"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {short}\n  namespace: knative-serving\n"
+                f"spec:\n  template:\n    spec:\n      containers:\n      - name: {short}\n        image: \"{ref}\"\n")
 with open(sys.argv[2], "w") as f:
-    f.write("\n".join(image.source for image in images) + "\n")
+    f.write("# A stand-in release file\n" + "---\n".join(docs))
 PY
-cat "$WORK/images.txt"
+run "$FERRY" images -f "$WORK/release.yaml"
 
-say "Mirroring the whole release in one run, flattened to one level for an ACR Personal-style registry"
+SOURCES=(--source-mirror "gcr.io=127.0.0.1:$GCR_PORT/gcr" --source-mirror "docker.io=127.0.0.1:$GCR_PORT/docker"
+         --source-mirror "quay.io=127.0.0.1:$GCR_PORT/quay")
+say "Mirroring every image the file names in one run, flattened to one level for an ACR Personal-style registry"
 echo "(--source-mirror makes gcr.io, docker.io and quay.io resolve to the local stand-in)"
-run "$FERRY" mirror --images "$WORK/images.txt" --to "127.0.0.1:$MIRROR_PORT/knative-mirror" --naming flatten \
-    --source-mirror "gcr.io=127.0.0.1:$GCR_PORT/gcr" --source-mirror "docker.io=127.0.0.1:$GCR_PORT/docker" \
-    --source-mirror "quay.io=127.0.0.1:$GCR_PORT/quay" --lock "$WORK/images.lock"
+run "$FERRY" mirror -f "$WORK/release.yaml" --to "127.0.0.1:$MIRROR_PORT/knative-mirror" --naming flatten \
+    "${SOURCES[@]}" --lock "$WORK/images.lock"
 
-say "The lock file records where each image went, pinned to its digest (first entries)"
-head -n 18 "$WORK/images.lock"
+say "The lock file records where each image went, pinned to its digest (first entry)"
+head -n 10 "$WORK/images.lock"
 
 say "Running it again: everything is already there, nothing is transferred"
-run "$FERRY" mirror --images "$WORK/images.txt" --to "127.0.0.1:$MIRROR_PORT/knative-mirror" --naming flatten \
-    --source-mirror "gcr.io=127.0.0.1:$GCR_PORT/gcr" --source-mirror "docker.io=127.0.0.1:$GCR_PORT/docker" \
-    --source-mirror "quay.io=127.0.0.1:$GCR_PORT/quay" --lock "$WORK/images.lock" | tail -n 2
+run "$FERRY" mirror -f "$WORK/release.yaml" --to "127.0.0.1:$MIRROR_PORT/knative-mirror" --naming flatten \
+    "${SOURCES[@]}" --lock "$WORK/images.lock" | tail -n 2
 
-say "Done. Next steps ferry will take: find images in release files, bundle for air gaps, rewrite manifests, install."
+say "Rewriting the release file to the mirror: only the references change"
+run "$FERRY" rewrite -f "$WORK/release.yaml" --lock "$WORK/images.lock" --pin-digests -o "$WORK/rewritten"
+diff "$WORK/release.yaml" "$WORK/rewritten/release.yaml" | head -n 12 || true
+
+say "A CI gate: nothing in the rewritten file still points outside the mirror (the original fails it)"
+run "$FERRY" rewrite -f "$WORK/rewritten" --check --allow "127.0.0.1:$MIRROR_PORT/knative-mirror/"
+run "$FERRY" rewrite -f "$WORK/release.yaml" --check --allow "127.0.0.1:$MIRROR_PORT/knative-mirror/" 2>&1 | tail -n 3 || true
+
+say "Done. Next steps ferry will take: bundle for air gaps, install on a cluster, self-test with the samples."
