@@ -33,7 +33,7 @@ std::string Object(const ImageOccurrence& o) {
 
 nlohmann::json ToJson(const ImageOccurrence& o) {
   return {{"reference", o.ref.String()}, {"text", o.text},     {"file", o.file},
-          {"line", o.line},             {"column", o.column}, {"kind", o.kind},
+          {"line", o.line},             {"column", o.column}, {"offset", o.offset}, {"kind", o.kind},
           {"namespace", o.ns},          {"name", o.name},     {"path", o.yaml_path},
           {"confidence", ConfidenceName(o.confidence)},       {"why", o.why}};
 }

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -59,10 +60,13 @@ Result<ReferenceMap> MakeMap(const RewriteFlags& flags, const std::vector<ImageO
   if (!to.ok()) return to.status().WithContext("--to");
   Result<NamingStrategy> strategy = ParseNamingStrategy(flags.naming);
   if (!strategy.ok()) return strategy.status().WithContext("--naming");
-  // Plan exactly the set `ferry mirror` plans from the same files, so flattened names agree.
+  // Plan exactly the set `ferry mirror` plans from the same files, so flattened names agree;
+  // references already under the prefix (a second rewrite) are not sources.
   std::vector<ImageOccurrence> planned;
   for (const ImageOccurrence& o : found)
-    if (flags.manifests.include_optional || o.confidence != Confidence::kOptional) planned.push_back(o);
+    if ((flags.manifests.include_optional || o.confidence != Confidence::kOptional) &&
+        !o.ref.Name().starts_with(to->String() + "/"))
+      planned.push_back(o);
   return ReferenceMap::FromNaming(DistinctReferences(planned), *to,
                                   {.strategy = *strategy, .pattern = flags.pattern,
                                    .max_repository_length = flags.max_name_length});
@@ -75,16 +79,22 @@ int RunRewrite(const RewriteFlags& flags) {
     return ReportError(InvalidArgument("give exactly one of -o DIR or --in-place"));
   Result<ManifestSet> set = ResolveManifests(flags.manifests);
   if (!set.ok()) return ReportError(set.status());
+  if (flags.check) {
+    // Commented examples are not in use, so they only count when asked for, as in ferry mirror.
+    Result<std::vector<ImageOccurrence>> in_use = ScanManifests(*set, flags.manifests.include_optional);
+    if (!in_use.ok()) return ReportError(in_use.status());
+    return RunCheck(flags, *in_use);
+  }
   Result<std::vector<ImageOccurrence>> found = ScanManifests(*set, /*include_optional=*/true);
   if (!found.ok()) return ReportError(found.status());
-  if (flags.check) return RunCheck(flags, *found);
 
   Result<ReferenceMap> map = MakeMap(flags, *found);
   if (!map.ok()) return ReportError(map.status());
   // Every reference the files need must be mapped before anything is written.
   std::set<std::string> missing;
   for (const ImageOccurrence& o : *found)
-    if (o.confidence != Confidence::kOptional && !map->Lookup(o.ref)) missing.insert(o.ref.String());
+    if (o.confidence != Confidence::kOptional && !map->IsMirrored(o.ref) && !map->Lookup(o.ref))
+      missing.insert(o.ref.String());
   if (!missing.empty()) {
     std::string list;
     for (const std::string& m : missing) list += "\n  " + m;
@@ -92,7 +102,19 @@ int RunRewrite(const RewriteFlags& flags) {
                                        " reference(s) the files need; nothing was written:" + list));
   }
 
-  Replacer replace = [&](const ImageOccurrence& o) { return map->Lookup(o.ref); };
+  Replacer replace = [&](const ImageOccurrence& o) {
+    return map->IsMirrored(o.ref) ? std::nullopt : map->Lookup(o.ref);
+  };
+  // Two inputs must not land on one output file.
+  std::map<std::string, std::string> outputs;
+  for (const ManifestInput& file : set->files) {
+    if (flags.in_place) break;
+    std::string destination = (std::filesystem::path(flags.output_dir) / file.relative).lexically_normal().string();
+    auto [it, fresh] = outputs.emplace(destination, file.display);
+    if (!fresh)
+      return ReportError(InvalidArgument(it->second + " and " + file.display + " would both be written to " +
+                                         destination + "; rewrite them into separate directories"));
+  }
   int total = 0;
   nlohmann::json files = nlohmann::json::array();
   for (const ManifestInput& file : set->files) {

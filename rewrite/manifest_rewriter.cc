@@ -70,8 +70,11 @@ Result<int> RewriteManifest(const ManifestInput& file, const std::string& destin
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::path target(destination);
+  // In place through a symbolic link: replace the file it points to, keep the link.
+  if (fs::is_symlink(target, ec)) target = fs::canonical(target, ec);
+  std::string final_path = target.string();
   if (target.has_parent_path()) fs::create_directories(target.parent_path(), ec);
-  std::string temp = destination + ".ferry-tmp." + std::to_string(getpid());
+  std::string temp = final_path + ".ferry-tmp." + std::to_string(getpid());
   Status s = WithInput(file, [&](std::istream& in) {
     std::ofstream out(temp, std::ios::binary | std::ios::trunc);
     if (!out) return IoError(destination + ": cannot create " + temp);

@@ -28,6 +28,8 @@ Result<ManifestSet> CollectManifests(const std::vector<std::string>& arguments) 
       std::vector<fs::path> found;
       for (auto it = fs::recursive_directory_iterator(arg, ec); !ec && it != fs::recursive_directory_iterator();
            it.increment(ec)) {
+        if (it->is_symlink() && !fs::exists(it->path()))
+          return IoError(it->path().string() + ": broken symbolic link (in " + arg + ")");
         if (!it->is_regular_file()) continue;
         if (IsManifestName(it->path())) found.push_back(it->path());
         else set.skipped.push_back(it->path().string());

@@ -16,7 +16,13 @@ std::string Replacement(const ImageReference& source, const ImageReference& targ
 
 ReferenceMap ReferenceMap::FromLock(const ImageLock& lock, bool pin_digests) {
   ReferenceMap map;
-  for (const LockEntry& e : lock.images) map.by_source_[e.source.String()] = Replacement(e.source, e.target, pin_digests);
+  map.pin_digests_ = pin_digests;
+  for (const LockEntry& e : lock.images) {
+    map.by_source_[e.source.String()] = e.target;
+    // The same image written as name@digest where the lock has name:tag (or the reverse).
+    map.by_source_.try_emplace(e.source.Name() + "@" + e.target.digest, e.target);
+    map.mirrored_.insert(e.target.Name());
+  }
   return map;
 }
 
@@ -25,15 +31,21 @@ Result<ReferenceMap> ReferenceMap::FromNaming(const std::vector<ImageReference>&
   Result<std::vector<ImageReference>> targets = PlanTargets(sources, to, naming);
   if (!targets.ok()) return targets.status();
   ReferenceMap map;
-  for (size_t i = 0; i < sources.size(); ++i)
-    map.by_source_[sources[i].String()] = Replacement(sources[i], (*targets)[i], /*pin_digests=*/false);
+  map.prefix_ = to.String() + "/";
+  for (size_t i = 0; i < sources.size(); ++i) map.by_source_[sources[i].String()] = (*targets)[i];
   return map;
 }
 
 std::optional<std::string> ReferenceMap::Lookup(const ImageReference& source) const {
   auto it = by_source_.find(source.String());
+  if (it == by_source_.end() && !source.digest.empty()) it = by_source_.find(source.Name() + "@" + source.digest);
   if (it == by_source_.end()) return std::nullopt;
-  return it->second;
+  return Replacement(source, it->second, pin_digests_);
+}
+
+bool ReferenceMap::IsMirrored(const ImageReference& ref) const {
+  if (!prefix_.empty()) return ref.Name().starts_with(prefix_);
+  return mirrored_.count(ref.Name()) > 0;
 }
 
 }  // namespace ferry

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,11 +23,19 @@ class ReferenceMap {
   static Result<ReferenceMap> FromNaming(const std::vector<ImageReference>& sources, const TargetPrefix& to,
                                          const NamingOptions& naming);
 
-  // The replacement text for `source`, or nullopt when the map has no entry for it.
+  // The replacement text for `source`, or nullopt when the map has no entry for it. A source
+  // pinned by digest also matches a lock entry for the same name by tag with that digest.
   std::optional<std::string> Lookup(const ImageReference& source) const;
 
+  // True for a reference that already points at the mirror (under the --to prefix, or a lock
+  // target): a second rewrite must leave it alone.
+  bool IsMirrored(const ImageReference& ref) const;
+
  private:
-  std::map<std::string, std::string> by_source_;  // source.String() -> replacement text
+  std::map<std::string, ImageReference> by_source_;  // source.String() (or name@digest) -> target
+  std::set<std::string> mirrored_;                   // lock targets' registry/repository
+  std::string prefix_;                               // "registry/ns/" with --to
+  bool pin_digests_ = false;
 };
 
 }  // namespace ferry
