@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <set>
 
 #include "cli/command.h"
 #include "cli/manifest_flags.h"
@@ -38,52 +39,68 @@ nlohmann::json ToJson(const ImageOccurrence& o) {
           {"confidence", ConfidenceName(o.confidence)},       {"why", o.why}};
 }
 
-// One line per occurrence, the long reference last so the columns before it stay aligned.
-void PrintTable(const std::vector<ImageOccurrence>& found) {
-  std::vector<std::string> where;
-  size_t width = 5;
-  for (const ImageOccurrence& o : found) {
-    where.push_back(o.file + ":" + std::to_string(o.line) + " " + Object(o) + " " + o.yaml_path);
-    width = std::max(width, where.back().size());
-  }
+std::string Where(const ImageOccurrence& o) {
+  return o.file + ":" + std::to_string(o.line) + " " + Object(o) + " " + o.yaml_path;
+}
+
+// One line per occurrence, the long reference last so the columns before it stay aligned. Two
+// passes over the files (one to measure, one to print) keep memory independent of their size.
+Status PrintTable(const ManifestSet& set, bool include_optional) {
+  size_t width = 5, count = 0;
+  std::set<std::string> distinct;
+  FERRY_RETURN_IF_ERROR(ForEachImage(set, include_optional, [&](const ImageOccurrence& o) {
+    width = std::max(width, Where(o).size());
+    ++count;
+    distinct.insert(o.ref.String());
+  }));
   std::printf("%-*s  %-9s %s\n", static_cast<int>(width), "WHERE", "CERTAINTY", "REFERENCE");
-  for (size_t i = 0; i < found.size(); ++i)
-    std::printf("%-*s  %-9s %s\n", static_cast<int>(width), where[i].c_str(), ConfidenceName(found[i].confidence),
-                found[i].ref.String().c_str());
-  std::printf("%zu references, %zu distinct\n", found.size(), DistinctReferences(found).size());
+  FERRY_RETURN_IF_ERROR(ForEachImage(set, include_optional, [&](const ImageOccurrence& o) {
+    std::printf("%-*s  %-9s %s\n", static_cast<int>(width), Where(o).c_str(), ConfidenceName(o.confidence),
+                o.ref.String().c_str());
+  }));
+  std::printf("%zu references, %zu distinct\n", count, distinct.size());
+  return Status::Ok();
+}
+
+// A JSON array or a YAML sequence, one element per occurrence, written as they are found.
+Status PrintStructured(const ManifestSet& set, bool include_optional, bool json) {
+  bool first = true;
+  if (json) std::printf("[");
+  Status s = ForEachImage(set, include_optional, [&](const ImageOccurrence& o) {
+    const nlohmann::json fields = ToJson(o);
+    if (json) {
+      std::printf("%s\n  %s", first ? "" : ",", fields.dump().c_str());
+    } else {
+      YAML::Emitter out;
+      out << YAML::BeginSeq << YAML::BeginMap;
+      for (auto& [key, value] : fields.items())
+        out << YAML::Key << key << YAML::Value << (value.is_string() ? value.get<std::string>() : value.dump());
+      out << YAML::EndMap << YAML::EndSeq;
+      std::printf("%s\n", out.c_str());
+    }
+    first = false;
+  });
+  if (json) std::printf("%s]\n", first ? "" : "\n");
+  return s;
 }
 
 int RunImages(const ImagesFlags& flags) {
-  ManifestFlags manifests = flags.manifests;
-  // Tables and structured output show everything, each with its confidence; a list feeds
-  // `ferry mirror --images` and leaves commented examples out unless asked.
-  if (flags.output != "list") manifests.include_optional = true;
-  Result<ManifestSet> set = ResolveManifests(manifests);
+  Result<ManifestSet> set = ResolveManifests(flags.manifests);
   if (!set.ok()) return ReportError(set.status());
-  Result<std::vector<ImageOccurrence>> found = ScanManifests(*set, manifests.include_optional);
-  if (!found.ok()) return ReportError(found.status());
-
+  // Tables and structured output show everything, each with its certainty; a list feeds
+  // `ferry mirror --images` and leaves commented examples out unless asked.
+  bool all = flags.output != "list" || flags.manifests.include_optional;
+  Status s;
   if (flags.output == "list") {
-    for (const ImageReference& ref : DistinctReferences(*found)) std::printf("%s\n", ref.String().c_str());
-  } else if (flags.output == "json") {
-    nlohmann::json all = nlohmann::json::array();
-    for (const ImageOccurrence& o : *found) all.push_back(ToJson(o));
-    std::printf("%s\n", all.dump(2).c_str());
-  } else if (flags.output == "yaml") {
-    YAML::Emitter out;
-    out << YAML::BeginSeq;
-    for (const ImageOccurrence& o : *found) {
-      out << YAML::BeginMap;
-      const nlohmann::json fields = ToJson(o);  // must outlive the loop over its items
-      for (auto& [key, value] : fields.items())
-        out << YAML::Key << key << YAML::Value << (value.is_string() ? value.get<std::string>() : value.dump());
-      out << YAML::EndMap;
-    }
-    out << YAML::EndSeq;
-    std::printf("%s\n", out.c_str());
+    Result<std::vector<ImageReference>> refs = DistinctImages(*set, all);
+    if (!refs.ok()) return ReportError(refs.status());
+    for (const ImageReference& ref : *refs) std::printf("%s\n", ref.String().c_str());
+  } else if (flags.output == "json" || flags.output == "yaml") {
+    s = PrintStructured(*set, all, flags.output == "json");
   } else {
-    PrintTable(*found);
+    s = PrintTable(*set, all);
   }
+  if (!s.ok()) return ReportError(s);
   return kExitSuccess;
 }
 

@@ -82,22 +82,24 @@ Result<ManifestSet> ResolveManifests(const ManifestFlags& flags) {
   return set;
 }
 
-Result<std::vector<ImageOccurrence>> ScanManifests(const ManifestSet& set, bool include_optional) {
-  std::vector<ImageOccurrence> all;
+Status ForEachImage(const ManifestSet& set, bool include_optional,
+                    const std::function<void(const ImageOccurrence&)>& each) {
   for (const ManifestInput& file : set.files) {
-    Status s = ScanManifest(file, [&](const ImageOccurrence& o) {
-      if (include_optional || o.confidence != Confidence::kOptional) all.push_back(o);
-    });
-    if (!s.ok()) return s;
+    FERRY_RETURN_IF_ERROR(ScanManifest(file, [&](const ImageOccurrence& o) {
+      if (include_optional || o.confidence != Confidence::kOptional) each(o);
+    }));
   }
-  return all;
+  return Status::Ok();
 }
 
-std::vector<ImageReference> DistinctReferences(const std::vector<ImageOccurrence>& occurrences) {
+Result<std::vector<ImageReference>> DistinctImages(const ManifestSet& set, bool include_optional,
+                                                   const std::function<bool(const ImageOccurrence&)>& keep) {
   std::vector<ImageReference> refs;
   std::set<std::string> seen;
-  for (const ImageOccurrence& o : occurrences)
-    if (seen.insert(o.ref.String()).second) refs.push_back(o.ref);
+  Status s = ForEachImage(set, include_optional, [&](const ImageOccurrence& o) {
+    if (keep(o) && seen.insert(o.ref.String()).second) refs.push_back(o.ref);
+  });
+  if (!s.ok()) return s;
   return refs;
 }
 

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,10 +25,15 @@ void AddManifestFlags(CLI::App* command, ManifestFlags* flags);
 // The files to read. Says on stderr which files of a directory were skipped.
 Result<ManifestSet> ResolveManifests(const ManifestFlags& flags);
 
-// Every occurrence in `set`, in file order; optional ones only when `include_optional`.
-Result<std::vector<ImageOccurrence>> ScanManifests(const ManifestSet& set, bool include_optional);
+// Calls `each` for every occurrence in `set`, file by file, document by document, without keeping
+// them: memory follows the largest document. Optional ones only when `include_optional`.
+Status ForEachImage(const ManifestSet& set, bool include_optional,
+                    const std::function<void(const ImageOccurrence&)>& each);
 
-// The distinct references of `occurrences`, in first-seen order.
-std::vector<ImageReference> DistinctReferences(const std::vector<ImageOccurrence>& occurrences);
+// The distinct references in `set`, in first-seen order: what mirror and rewrite plan with.
+// `keep` filters occurrences (optional ones are dropped unless `include_optional`).
+Result<std::vector<ImageReference>> DistinctImages(
+    const ManifestSet& set, bool include_optional,
+    const std::function<bool(const ImageOccurrence&)>& keep = [](const ImageOccurrence&) { return true; });
 
 }  // namespace ferry::cli

@@ -39,10 +39,9 @@ Result<std::vector<ImageReference>> Sources(const MirrorFlags& flags) {
   if (!flags.images_file.empty()) return ReadImageList(flags.images_file);
   Result<ManifestSet> set = ResolveManifests(flags.manifests);
   if (!set.ok()) return set.status();
-  Result<std::vector<ImageOccurrence>> found = ScanManifests(*set, flags.manifests.include_optional);
-  if (!found.ok()) return found.status();
-  if (found->empty()) return InvalidArgument("the release files name no images");
-  return DistinctReferences(*found);
+  Result<std::vector<ImageReference>> refs = DistinctImages(*set, flags.manifests.include_optional);
+  if (refs.ok() && refs->empty()) return InvalidArgument("the release files name no images");
+  return refs;
 }
 
 Result<std::vector<MirrorImage>> Plan(const MirrorFlags& flags) {

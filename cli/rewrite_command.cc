@@ -25,21 +25,22 @@ struct RewriteFlags {
   OutputFormat output = OutputFormat::kText;
 };
 
-// --check: every reference outside the allowed prefixes, one line each; exit 1 if any.
-int RunCheck(const RewriteFlags& flags, const std::vector<ImageOccurrence>& found) {
+// --check: every reference outside the allowed prefixes, one line each; exit 1 if any. Commented
+// examples are not in use, so they count only with --include-optional, as in rewrite and mirror.
+int RunCheck(const RewriteFlags& flags, const ManifestSet& set) {
   int outside = 0;
   nlohmann::json list = nlohmann::json::array();
-  for (const ImageOccurrence& o : found) {
+  Status s = ForEachImage(set, flags.manifests.include_optional, [&](const ImageOccurrence& o) {
     std::string ref = o.ref.String();
-    bool allowed = false;
-    for (const std::string& prefix : flags.allow) allowed = allowed || ref.starts_with(prefix) || o.text.starts_with(prefix);
-    if (allowed) continue;
+    for (const std::string& prefix : flags.allow)
+      if (ref.starts_with(prefix) || o.text.starts_with(prefix)) return;
     ++outside;
     if (flags.output == OutputFormat::kJson)
       list.push_back({{"reference", ref}, {"file", o.file}, {"line", o.line}, {"path", o.yaml_path}});
     else
       std::printf("%s:%d: %s (%s)\n", o.file.c_str(), o.line, ref.c_str(), o.yaml_path.c_str());
-  }
+  });
+  if (!s.ok()) return ReportError(s);
   if (flags.output == OutputFormat::kJson) std::printf("%s\n", list.dump(2).c_str());
   if (outside == 0) {
     if (flags.output == OutputFormat::kText) std::printf("every reference is under an allowed prefix\n");
@@ -49,7 +50,7 @@ int RunCheck(const RewriteFlags& flags, const std::vector<ImageOccurrence>& foun
   return kExitFailure;
 }
 
-Result<ReferenceMap> MakeMap(const RewriteFlags& flags, const std::vector<ImageOccurrence>& found) {
+Result<ReferenceMap> MakeMap(const RewriteFlags& flags, const ManifestSet& set) {
   if (!flags.lock.empty()) {
     Result<ImageLock> lock = ImageLock::Read(flags.lock);
     if (!lock.ok()) return lock.status();
@@ -62,12 +63,12 @@ Result<ReferenceMap> MakeMap(const RewriteFlags& flags, const std::vector<ImageO
   if (!strategy.ok()) return strategy.status().WithContext("--naming");
   // Plan exactly the set `ferry mirror` plans from the same files, so flattened names agree;
   // references already under the prefix (a second rewrite) are not sources.
-  std::vector<ImageOccurrence> planned;
-  for (const ImageOccurrence& o : found)
-    if ((flags.manifests.include_optional || o.confidence != Confidence::kOptional) &&
-        !o.ref.Name().starts_with(to->String() + "/"))
-      planned.push_back(o);
-  return ReferenceMap::FromNaming(DistinctReferences(planned), *to,
+  const std::string prefix = to->String() + "/";
+  Result<std::vector<ImageReference>> sources =
+      DistinctImages(set, flags.manifests.include_optional,
+                     [&](const ImageOccurrence& o) { return !o.ref.Name().starts_with(prefix); });
+  if (!sources.ok()) return sources.status();
+  return ReferenceMap::FromNaming(*sources, *to,
                                   {.strategy = *strategy, .pattern = flags.pattern,
                                    .max_repository_length = flags.max_name_length});
 }
@@ -79,22 +80,17 @@ int RunRewrite(const RewriteFlags& flags) {
     return ReportError(InvalidArgument("give exactly one of -o DIR or --in-place"));
   Result<ManifestSet> set = ResolveManifests(flags.manifests);
   if (!set.ok()) return ReportError(set.status());
-  if (flags.check) {
-    // Commented examples are not in use, so they only count when asked for, as in ferry mirror.
-    Result<std::vector<ImageOccurrence>> in_use = ScanManifests(*set, flags.manifests.include_optional);
-    if (!in_use.ok()) return ReportError(in_use.status());
-    return RunCheck(flags, *in_use);
-  }
-  Result<std::vector<ImageOccurrence>> found = ScanManifests(*set, /*include_optional=*/true);
-  if (!found.ok()) return ReportError(found.status());
+  if (flags.check) return RunCheck(flags, *set);
 
-  Result<ReferenceMap> map = MakeMap(flags, *found);
+  Result<ReferenceMap> map = MakeMap(flags, *set);
   if (!map.ok()) return ReportError(map.status());
   // Every reference the files need must be mapped before anything is written.
+  Result<std::vector<ImageReference>> needed =
+      DistinctImages(*set, /*include_optional=*/false, [&](const ImageOccurrence& o) { return !map->IsMirrored(o.ref); });
+  if (!needed.ok()) return ReportError(needed.status());
   std::set<std::string> missing;
-  for (const ImageOccurrence& o : *found)
-    if (o.confidence != Confidence::kOptional && !map->IsMirrored(o.ref) && !map->Lookup(o.ref))
-      missing.insert(o.ref.String());
+  for (const ImageReference& ref : *needed)
+    if (!map->Lookup(ref)) missing.insert(ref.String());
   if (!missing.empty()) {
     std::string list;
     for (const std::string& m : missing) list += "\n  " + m;
