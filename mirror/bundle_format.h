@@ -1,0 +1,67 @@
+// The offline bundle: one archive carrying a release's images and files across an air gap.
+//
+// It is a standard OCI image layout (so skopeo, containerd and others can read it) plus a ferry/
+// folder. Entries, in this order, so a reader knows everything before the first large blob:
+//   oci-layout                  {"imageLayoutVersion": "1.0.0"}
+//   index.json                  one descriptor per image (its top-level manifest), annotated with
+//                               org.opencontainers.image.ref.name = the source reference
+//                               (gcr.io/...:tag or @digest; what `skopeo copy oci-archive:B.tar:REF` names),
+//                               io.containerd.image.name = the same
+//   ferry/bundle.json           BundleManifest below
+//   ferry/manifests/NAME        the release files, byte for byte
+//   ferry/samples/NAME          sample manifests (when the profile has samples)
+//   blobs/sha256/HEX            every manifest and config first, then the layers; each blob once
+// Tar entries are deterministic: ustar/pax headers with mtime 0, uid/gid 0, empty owner names,
+// mode 0644, sorted within each group, so the same inputs give a byte-identical archive.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace ferry {
+
+namespace bundle {
+inline constexpr int kFormatVersion = 1;
+inline constexpr char kRefNameAnnotation[] = "org.opencontainers.image.ref.name";
+inline constexpr char kContainerdNameAnnotation[] = "io.containerd.image.name";
+inline constexpr char kLayoutFile[] = "oci-layout";
+inline constexpr char kIndexFile[] = "index.json";
+inline constexpr char kBundleFile[] = "ferry/bundle.json";
+inline constexpr char kManifestsDir[] = "ferry/manifests/";
+inline constexpr char kSamplesDir[] = "ferry/samples/";
+inline constexpr char kBlobsDir[] = "blobs/sha256/";
+}  // namespace bundle
+
+struct BundleImage {
+  std::string source;      // the reference the release files use: gcr.io/...@sha256:... or :tag
+  std::string digest;      // of the top-level manifest in the bundle
+  std::string media_type;
+  std::vector<std::string> platforms;  // of an index's children; empty for one image
+  int64_t size = 0;                    // manifests plus blobs
+};
+
+struct BundleFile {
+  std::string name;    // file name in the profile
+  std::string path;    // entry path in the archive: ferry/manifests/NAME or ferry/samples/NAME
+  std::string sha256;  // 64 hex
+  int64_t size = 0;
+};
+
+struct BundleManifest {
+  int format_version = bundle::kFormatVersion;
+  std::string ferry_version;
+  std::string profile;        // the release profile's name; empty when made from --images or -f
+  std::string profile_json;   // the profile with every sha256 filled in (ReleaseProfile::ToJson), or empty
+  std::vector<BundleImage> images;  // sorted by source
+  std::vector<BundleFile> files;    // in install order, then samples
+
+  std::string Serialize() const;  // stable key order, two-space indent
+  // Validates everything a reader relies on; a format version from the future is kUnsupported
+  // ("made by a newer ferry"). `where` names the archive in messages.
+  static Result<BundleManifest> Parse(const std::string& text, const std::string& where);
+};
+
+}  // namespace ferry
