@@ -12,14 +12,9 @@ from http.server import BaseHTTPRequestHandler
 
 from ferrytest.ferry import Ferry
 from ferrytest.testcase import ServerTestCase
-from ferrytest.util import QuietHTTPServer
+from ferrytest.util import HttpService, corpus_dir
 
 
-def corpus_dir():
-    path = os.environ.get("FERRY_CORPUS") or os.path.join(os.path.dirname(__file__), "../../../shared/corpus/manifests")
-    if not os.path.isdir(path):
-        raise RuntimeError(f"corpus directory {path} does not exist; set FERRY_CORPUS")
-    return path
 
 
 def corpus_sums():
@@ -36,7 +31,7 @@ def sha256(data):
     return hashlib.sha256(data).hexdigest()
 
 
-class CorpusServer:
+class CorpusServer(HttpService):
     """Serves the files of a directory at /NAME on a loopback port. Tests may replace a file's bytes
     (`override`), make it answer an HTTP status (`status`), or answer 503 with Retry-After: 0 the
     first `flaky[NAME]` times. `requests` records every path asked for."""
@@ -46,18 +41,6 @@ class CorpusServer:
         self.override, self.status, self.flaky = {}, {}, {}
         self.requests = []
         self._lock = threading.Lock()
-
-    def __enter__(self):
-        self._httpd = QuietHTTPServer(("127.0.0.1", 0), self._handler())
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join()
 
     def _handler(self):
         server = self

@@ -20,17 +20,13 @@ import unittest
 from ferrytest import release
 from ferrytest.ferry import Ferry
 from ferrytest.registry import Registry
+from ferrytest.util import corpus_dir
 from ferrytest.testcase import ServerTestCase
 
 MIRROR = "mirror.example.com/knative"
 TO = ["--to", MIRROR, "--naming", "flatten"]
 
 
-def corpus_dir():
-    path = os.environ.get("FERRY_CORPUS") or os.path.join(os.path.dirname(__file__), "../../../shared/corpus/manifests")
-    if not os.path.isdir(path):
-        raise RuntimeError(f"corpus directory {path} does not exist; set FERRY_CORPUS")
-    return path
 
 
 def corpus_files():

@@ -9,7 +9,7 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler
 
-from .util import QuietHTTPServer
+from .util import HttpService
 
 SCHEMA1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"
 
@@ -39,23 +39,12 @@ def oversized_manifest(size=5 * 1024 * 1024):
     return json.dumps(doc).encode()
 
 
-class FakeRegistry:
+class FakeRegistry(HttpService):
     def __init__(self):
         self.manifests = {}  # (repo, ref) -> (body, content_type, digest_header)
         self.blobs = {}      # digest -> body (served from any repository)
         self.counts = collections.Counter()  # (method, path without query) -> n
         self._lock = threading.Lock()
-
-    def __enter__(self):
-        self._httpd = QuietHTTPServer(("127.0.0.1", 0), self._handler())
-        self.port = self._httpd.server_address[1]
-        self.host = f"127.0.0.1:{self.port}"
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self._httpd.shutdown()
-        self._httpd.server_close()
 
     # --- programming -----------------------------------------------------------------------------
     def add_manifest(self, repo, ref, body, content_type, digest_header=None):

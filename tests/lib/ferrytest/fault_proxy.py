@@ -246,12 +246,13 @@ class _BodySink:
         if not data:
             return
         self.proxy.pace(self.conn, self.direction, len(data))
-        self._sendall(data)
+        # Counted before sending: a client that has read the bytes may look at the counter at once.
         self.sent += len(data)
         if self.direction == "down":
             self.exchange.response_bytes += len(data)
         else:
             self.exchange.request_bytes += len(data)
+        self._sendall(data)
 
     def trigger(self):
         """Carries out a pending fault (also at the end of a body shorter than the offset)."""

@@ -5,30 +5,17 @@ proxy environment variables."""
 import http.client
 import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-from .util import Service
+from .util import HttpService
 
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "upgrade"}
 
 
-class ForwardProxy(Service):
+class ForwardProxy(HttpService):
     def __init__(self):
         self.requests = []  # absolute URLs seen
         self._lock = threading.Lock()
-        self._httpd = None
-
-    def start(self):
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
-
-    def stop(self):
-        if self._httpd:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
 
     def _handler(self):
         proxy = self

@@ -17,7 +17,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler
 
 from .pki import make_signing_cert
-from .util import QuietHTTPServer, TempDir
+from .util import HttpService, TempDir
 
 
 def _b64url(data):
@@ -31,7 +31,7 @@ def parse_scope(scope):
     return typ, name, [a for a in actions.split(",") if a]
 
 
-class TokenServer:
+class TokenServer(HttpService):
     service = "ferry-test-registry"
     issuer = "ferry-test-token-issuer"
 
@@ -43,22 +43,20 @@ class TokenServer:
         self.requests = []  # [(user or None, [scope strings], status)]
         self._lock = threading.Lock()
 
-    def __enter__(self):
+    _tmp = None
+
+    def start(self):
         self._tmp = TempDir("ferrytest-token-")
         self.cert, self.key = make_signing_cert(self._tmp.path)
         with open(self.cert) as f:
             self._x5c = base64.b64encode(ssl.PEM_cert_to_DER_cert(f.read())).decode()
-        self._httpd = QuietHTTPServer(("127.0.0.1", 0), self._handler())
-        self.port = self._httpd.server_address[1]
-        self.realm = f"http://127.0.0.1:{self.port}/token"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-        self._thread.start()
-        return self
+        super().start()
+        self.realm = f"{self.url}/token"
 
-    def __exit__(self, *exc):
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._tmp.cleanup()
+    def stop(self):
+        super().stop()
+        if self._tmp:
+            self._tmp.cleanup()
 
     # --- what tests look at ----------------------------------------------------------------------
     def scopes_for(self, user):

@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import tempfile
 import time
 from http.server import ThreadingHTTPServer
@@ -121,3 +122,34 @@ class QuietHTTPServer(ThreadingHTTPServer):
         if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
             return
         super().handle_error(request, client_address)
+
+
+class HttpService(Service):
+    """A QuietHTTPServer on a free loopback port, served from a thread. Subclasses define
+    `_handler()` (returning a request handler class); `.port`, `.host` and `.url` are set on start."""
+
+    _httpd = None
+
+    def start(self):
+        self._httpd = QuietHTTPServer(("127.0.0.1", 0), self._handler())
+        self.port = self._httpd.server_address[1]
+        self.host = f"127.0.0.1:{self.port}"
+        self.url = f"http://{self.host}"
+        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        if self._httpd:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+
+def corpus_dir():
+    """The release files used as test data: $FERRY_CORPUS, else ../shared/corpus/manifests beside
+    the project. A missing corpus is an error: a test must never pass by finding nothing."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = os.environ.get("FERRY_CORPUS") or os.path.join(here, "../../../../shared/corpus/manifests")
+    if not os.path.isdir(path):
+        raise RuntimeError(f"corpus directory {path} does not exist; set FERRY_CORPUS")
+    return path
+
