@@ -36,4 +36,11 @@ Command AddManifestsCommand(CLI::App& root);
 Command AddImagesCommand(CLI::App& root);
 Command AddRewriteCommand(CLI::App& root);
 
+// The `bundle` parent command: the existing one, or made on first use (cli/bundle_command.cc).
+CLI::App* BundleParent(CLI::App& root);
+Command AddBundleSaveCommand(CLI::App& root);
+Command AddBundleLoadCommand(CLI::App& root);  // and inspect, verify: cli/bundle_load_command.cc
+Command AddBundleInspectCommand(CLI::App& root);
+Command AddBundleVerifyCommand(CLI::App& root);
+
 }  // namespace ferry::cli

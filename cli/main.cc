@@ -16,7 +16,8 @@ int main(int argc, char** argv) {
   root.add_flag("-v,--verbose", verbosity, "More detail on stderr (-v retries, -vv every HTTP request)");
 
   std::vector<Command> commands = {AddCopyCommand(root),   AddMirrorCommand(root),  AddImagesCommand(root),
-                                   AddRewriteCommand(root), AddManifestsCommand(root)};
+                                   AddRewriteCommand(root), AddManifestsCommand(root),
+                                   AddBundleSaveCommand(root), AddBundleLoadCommand(root), AddBundleInspectCommand(root), AddBundleVerifyCommand(root)};
   try {
     root.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

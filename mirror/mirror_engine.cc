@@ -1,7 +1,5 @@
 #include "mirror/mirror_engine.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <atomic>
 #include <map>
@@ -39,23 +37,6 @@ struct BlobJob {
   std::string what;
   std::vector<BlobTarget> targets;
 };
-
-bool PlatformMatches(const std::string& wanted, const std::string& platform) {
-  return platform == wanted || platform.starts_with(wanted + "/");
-}
-
-Status CollectChildren(RegistryClient& source, const std::string& repository, const Manifest& manifest,
-                       const std::string& what, int depth, std::vector<Manifest>* out) {
-  if (manifest.kind != ManifestKind::kIndex) return Status::Ok();
-  if (depth > 4) return Unsupported(what + ": indexes nested deeper than 4 levels");
-  for (const Descriptor& child : manifest.children) {
-    Result<Manifest> m = source.GetManifest(repository, child.digest);
-    if (!m.ok()) return m.status().WithContext(what + ": child manifest for " + child.platform);
-    FERRY_RETURN_IF_ERROR(CollectChildren(source, repository, *m, what, depth + 1, out));
-    out->push_back(std::move(*m));
-  }
-  return Status::Ok();
-}
 
 class MirrorRun {
  public:
@@ -121,23 +102,15 @@ class MirrorRun {
     job.source = *source;
     job.target = *target;
 
-    Result<Manifest> top = job.source->GetManifest(image.fetch.repository, image.fetch.ManifestIdentifier());
-    if (!top.ok()) return Finish(job, top.status());
-    if (top->kind == ManifestKind::kIndex && !options_.platforms.empty()) {
-      top = FilterPlatforms(*top, options_.platforms, what);
-      if (!top.ok()) return Finish(job, top.status());
-    }
-    if (Status s = CollectChildren(*job.source, image.fetch.repository, *top, what, 0, &job.manifests); !s.ok())
-      return Finish(job, s);
-    for (const Descriptor& child : top->children) r.platforms.push_back(child.platform);
-    r.digest = top->digest;
-    r.media_type = top->media_type;
-    job.manifests.push_back(std::move(*top));
-    for (const Manifest& m : job.manifests) {
-      r.size += static_cast<int64_t>(m.bytes.size());
-      for (const Descriptor& blob : m.blobs)
-        if (job.blobs.emplace(blob.digest, blob).second) r.size += blob.size;
-    }
+    Result<ImageTree> tree =
+        ResolveImageTree(*job.source, image.fetch.repository, image.fetch.ManifestIdentifier(), options_.platforms, what);
+    if (!tree.ok()) return Finish(job, tree.status());
+    r.platforms = tree->platforms;
+    r.digest = tree->top().digest;
+    r.media_type = tree->top().media_type;
+    r.size = tree->size;
+    job.blobs = std::move(tree->blobs);
+    job.manifests = std::move(tree->manifests);
     job.top_identifier = image.target.tag.empty() ? r.digest : image.target.tag;
     if (!image.target.digest.empty() && image.target.digest != r.digest)
       return Finish(job, InvalidArgument("destination " + image.target.String() + " names digest " +
@@ -303,26 +276,6 @@ class MirrorRun {
 };
 
 }  // namespace
-
-Result<Manifest> FilterPlatforms(const Manifest& index, const std::vector<std::string>& platforms,
-                                 const std::string& what) {
-  nlohmann::json doc = nlohmann::json::parse(index.bytes, nullptr, false);
-  if (!doc.is_object() || !doc.contains("manifests")) return InvalidArgument(what + ": index has no manifests");
-  nlohmann::json kept = nlohmann::json::array();
-  for (size_t i = 0; i < index.children.size(); ++i)
-    for (const std::string& wanted : platforms)
-      if (PlatformMatches(wanted, index.children[i].platform)) {
-        kept.push_back(doc["manifests"][i]);
-        break;
-      }
-  if (kept.empty()) {
-    std::string offered;
-    for (const Descriptor& c : index.children) offered += (offered.empty() ? "" : ", ") + c.platform;
-    return NotFound(what + ": none of the requested platforms is in the index (it has " + offered + ")");
-  }
-  doc["manifests"] = kept;
-  return ParseManifest(doc.dump(3), index.media_type, what);
-}
 
 MirrorReport RunMirror(const std::vector<MirrorImage>& images, const MirrorOptions& options, RegistryPool& registries,
                        BlobLocations* locations, MirrorObserver* observer) {

@@ -18,6 +18,7 @@
 
 #include "mirror/blob_copier.h"
 #include "mirror/image_reference.h"
+#include "mirror/image_tree.h"
 #include "mirror/registry_pool.h"
 
 namespace ferry {
@@ -73,9 +74,5 @@ class MirrorObserver {
 
 MirrorReport RunMirror(const std::vector<MirrorImage>& images, const MirrorOptions& options, RegistryPool& registries,
                        BlobLocations* locations, MirrorObserver* observer);
-
-// Keeps only the index entries whose platform is listed; returns the re-serialised index.
-Result<Manifest> FilterPlatforms(const Manifest& index, const std::vector<std::string>& platforms,
-                                 const std::string& what);
 
 }  // namespace ferry

@@ -1,0 +1,193 @@
+// ferry bundle load | inspect | verify: read an offline bundle (or another tool's OCI layout
+// archive or directory) on the far side of the air gap.
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <memory>
+
+#include "cli/command.h"
+#include "cli/mirror_progress.h"
+#include "cli/naming_flags.h"
+#include "cli/registry_flags.h"
+#include "mirror/bundle_load.h"
+#include "mirror/bundle_verify.h"
+
+namespace ferry::cli {
+namespace {
+
+using nlohmann::json;
+
+struct LoadFlags {
+  std::string bundle, lock = "images.lock";
+  NamingFlags naming;
+  RegistryFlags dest{.prefix = "dest"};
+  OutputFormat output = OutputFormat::kText;
+};
+
+struct ReadFlags {
+  std::string bundle;
+  OutputFormat output = OutputFormat::kText;
+};
+
+int RunLoad(const LoadFlags& flags) {
+  Result<TargetNaming> naming = ParseNamingFlags(flags.naming);
+  if (!naming.ok()) return ReportError(naming.status());
+  Result<std::unique_ptr<BundleReader>> reader = BundleReader::Open(flags.bundle);
+  if (!reader.ok()) return ReportError(reader.status());
+  ImageReference registry{.registry = naming->to.registry};
+  Result<RegistryOptions> options = MakeRegistryOptions(flags.dest, registry, /*push=*/true);
+  if (!options.ok()) return ReportError(options.status());
+  RegistryClient target(registry.registry, registry.ApiHost(), *options);
+  BlobLocations locations(BlobLocations::DefaultPath());
+  Result<BundleLoadReport> report =
+      LoadBundle(**reader, target, {.to = naming->to, .naming = naming->options, .locations = &locations});
+  (void)locations.Save();  // only a cache
+  if (!report.ok()) return ReportError(report.status().WithContext("bundle load"));
+  if (!flags.lock.empty())
+    if (Status s = WriteFileAtomically(flags.lock, LockOf(*report).Serialize()); !s.ok()) return ReportError(s);
+
+  int loaded = 0, present = 0, failed = 0;
+  json images = json::array();
+  for (const LoadedImage& i : report->images) {
+    (i.status.ok() ? (i.already_present ? present : loaded) : failed)++;
+    images.push_back({{"source", i.source.String()}, {"target", i.target.String()}, {"digest", i.target.digest},
+                      {"status", !i.status.ok() ? "failed" : i.already_present ? "present" : "loaded"}});
+    if (!i.status.ok()) images.back()["error"] = i.status.message();
+  }
+  const BundleLoadReport& r = *report;
+  if (flags.output == OutputFormat::kJson) {
+    json out = {{"bundle", (*reader)->where()}, {"images", images}, {"passes", r.passes},
+                {"blobs", {{"uploaded", r.blobs_uploaded}, {"mounted", r.blobs_mounted}, {"skipped", r.blobs_skipped}}},
+                {"bytes", {{"uploaded", r.bytes_uploaded}, {"mounted", r.bytes_mounted}, {"skipped", r.bytes_skipped}}}};
+    if (!flags.lock.empty()) out["lock"] = flags.lock;
+    std::printf("%s\n", out.dump().c_str());
+  } else {
+    for (const LoadedImage& i : r.images)
+      if (i.status.ok())
+        std::printf("%s %s -> %s\n", i.already_present ? "present" : "loaded ", i.source.String().c_str(),
+                    i.target.String().c_str());
+    std::printf("%zu images: %d loaded, %d already present, %d failed; blobs: %d uploaded (%s), %d mounted, "
+                "%d already there; %d pass%s over %s\n",
+                r.images.size(), loaded, present, failed, r.blobs_uploaded, HumanBytes(r.bytes_uploaded).c_str(),
+                r.blobs_mounted, r.blobs_skipped, r.passes, r.passes == 1 ? "" : "es", (*reader)->where().c_str());
+    if (!flags.lock.empty()) std::printf("lock file: %s\n", flags.lock.c_str());
+  }
+  if (failed == 0) return kExitSuccess;
+  for (const LoadedImage& i : r.images)
+    if (!i.status.ok()) std::fprintf(stderr, "ferry: error: %s: %s\n", i.source.String().c_str(), i.status.message().c_str());
+  return kExitFailure;
+}
+
+json SummaryJson(const BundleSummary& s) {
+  json images = json::array(), files = json::array();
+  for (const BundleImage& i : s.images)
+    images.push_back({{"source", i.source}, {"digest", i.digest}, {"mediaType", i.media_type},
+                      {"platforms", i.platforms}, {"size", i.size}});
+  for (const BundleFile& f : s.files)
+    files.push_back({{"name", f.name}, {"path", f.path}, {"sha256", f.sha256}, {"size", f.size}});
+  return {{"bundle", s.where}, {"ferryBundle", s.ferry_bundle}, {"formatVersion", s.format_version},
+          {"ferryVersion", s.ferry_version}, {"profile", s.profile}, {"images", images}, {"files", files},
+          {"blobs", s.blobs}, {"bytes", s.bytes}};
+}
+
+void PrintSummary(const BundleSummary& s) {
+  std::printf("bundle:  %s (%s)\n", s.where.c_str(),
+              s.ferry_bundle ? ("ferry bundle, format " + std::to_string(s.format_version) +
+                                (s.ferry_version.empty() ? "" : ", ferry " + s.ferry_version)).c_str()
+                             : "OCI image layout");
+  if (!s.profile.empty()) std::printf("profile: %s\n", s.profile.c_str());
+  std::printf("images:  %zu, %d blobs, %s\n", s.images.size(), s.blobs, HumanBytes(s.bytes).c_str());
+  for (const BundleImage& i : s.images) {
+    std::string platforms;
+    for (const std::string& p : i.platforms) platforms += (platforms.empty() ? "" : ",") + p;
+    std::string at = i.source.find('@') == std::string::npos ? "@" + i.digest : "";
+    std::printf("  %s%s %s%s\n", i.source.c_str(), at.c_str(), HumanBytes(i.size).c_str(),
+                platforms.empty() ? "" : ("  [" + platforms + "]").c_str());
+  }
+  if (!s.files.empty()) std::printf("files:   %zu\n", s.files.size());
+  for (const BundleFile& f : s.files) std::printf("  %s (%s)\n", f.path.c_str(), HumanBytes(f.size).c_str());
+}
+
+int RunInspect(const ReadFlags& flags) {
+  Result<std::unique_ptr<BundleReader>> reader = BundleReader::Open(flags.bundle);
+  if (!reader.ok()) return ReportError(reader.status());
+  Result<BundleSummary> summary = InspectBundle(**reader);
+  if (!summary.ok()) return ReportError(summary.status());
+  if (flags.output == OutputFormat::kJson)
+    std::printf("%s\n", SummaryJson(*summary).dump().c_str());
+  else
+    PrintSummary(*summary);
+  return kExitSuccess;
+}
+
+int RunVerify(const ReadFlags& flags) {
+  Result<std::unique_ptr<BundleReader>> reader = BundleReader::Open(flags.bundle);
+  if (!reader.ok()) return ReportError(reader.status());
+  Result<BundleVerifyReport> report = VerifyBundle(**reader);
+  if (!report.ok()) return ReportError(report.status());
+  const BundleVerifyReport& r = *report;
+  if (flags.output == OutputFormat::kJson) {
+    json problems = json::array();
+    for (const BundleProblem& p : r.problems) problems.push_back({{"path", p.path}, {"problem", p.message}});
+    json out = SummaryJson(r.summary);
+    out["ok"] = r.problems.empty();
+    out["entries"] = r.entries;
+    out["bytesRead"] = r.bytes_read;
+    out["problems"] = problems;
+    std::printf("%s\n", out.dump().c_str());
+  } else {
+    for (const BundleProblem& p : r.problems) std::printf("MISMATCH %s: %s\n", p.path.c_str(), p.message.c_str());
+    std::printf("%s: %d entries, %s re-hashed, %zu images, %zu files: %s\n", r.summary.where.c_str(), r.entries,
+                HumanBytes(r.bytes_read).c_str(), r.summary.images.size(), r.summary.files.size(),
+                r.problems.empty() ? "intact" : (std::to_string(r.problems.size()) + " problems").c_str());
+  }
+  return r.problems.empty() ? kExitSuccess : kExitFailure;
+}
+
+CLI::App* AddBundleArgument(CLI::App* app, std::string* bundle) {
+  app->add_option("BUNDLE", *bundle, "The archive (NAME, NAME.000 for split parts) or an OCI layout directory")
+      ->required();
+  return app;
+}
+
+}  // namespace
+
+Command AddBundleLoadCommand(CLI::App& root) {
+  auto flags = std::make_shared<LoadFlags>();
+  CLI::App* app = BundleParent(root)->add_subcommand("load", "Push a bundle's images into a registry you can reach");
+  app->footer(
+      "Blobs stream from the archive into the registry without extracting it; blobs already there\n"
+      "are skipped, each is checked against its digest before it is committed, and manifests are\n"
+      "pushed only after the whole archive was read. Run it again after an interruption to finish.\n"
+      "Also reads OCI layout archives and directories made by other tools (skopeo's oci-archive:).\n\n"
+      "Example:\n"
+      "  ferry bundle load knative.tar.zst --to registry.cn-hangzhou.aliyuncs.com/knative-mirror \\\n"
+      "      --naming flatten --dest-creds \"$ACR_USER:$ACR_PASSWORD\" --lock images.lock");
+  AddBundleArgument(app, &flags->bundle);
+  AddNamingFlags(app, &flags->naming);
+  app->add_option("--lock", flags->lock, "Where to write the lock file (default images.lock; '' for none)");
+  AddRegistryFlags(app, &flags->dest, "destination");
+  AddOutputFlag(app, &flags->output);
+  return {app, [flags] { return RunLoad(*flags); }};
+}
+
+Command AddBundleInspectCommand(CLI::App& root) {
+  auto flags = std::make_shared<ReadFlags>();
+  CLI::App* app = BundleParent(root)->add_subcommand("inspect", "List a bundle's profile, images and release files");
+  app->footer("Reads only the start of a ferry bundle.\n\nExample:\n  ferry bundle inspect knative.tar.zst");
+  AddBundleArgument(app, &flags->bundle);
+  AddOutputFlag(app, &flags->output);
+  return {app, [flags] { return RunInspect(*flags); }};
+}
+
+Command AddBundleVerifyCommand(CLI::App& root) {
+  auto flags = std::make_shared<ReadFlags>();
+  CLI::App* app = BundleParent(root)->add_subcommand("verify", "Re-hash every blob and file of a bundle");
+  app->footer("Lists every mismatch with its path; exit code 1 when there is any.\n\nExample:\n"
+              "  ferry bundle verify knative.tar.zst");
+  AddBundleArgument(app, &flags->bundle);
+  AddOutputFlag(app, &flags->output);
+  return {app, [flags] { return RunVerify(*flags); }};
+}
+
+}  // namespace ferry::cli

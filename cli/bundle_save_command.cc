@@ -1,0 +1,173 @@
+// ferry bundle save: a release's images and files in one archive for an air-gapped site.
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include "cli/command.h"
+#include "cli/manifest_flags.h"
+#include "cli/mirror_progress.h"
+#include "cli/registry_flags.h"
+#include "mirror/bundle_save.h"
+#include "mirror/image_list.h"
+#include "mirror/source_mirror.h"
+#include "rewrite/manifest_fetch.h"
+#include "rewrite/release_profile.h"
+
+namespace ferry::cli {
+namespace {
+
+struct BundleSaveFlags {
+  ManifestFlags manifests;
+  std::string images_file, archive, split_size;
+  std::vector<std::string> source_mirrors;
+  int jobs = 8, threads = 0, level = 3;
+  RegistryFlags src{.prefix = "src"};
+  OutputFormat output = OutputFormat::kText;
+};
+
+// Fills the request's images, files and profile from --images, -f or --profile.
+Status Describe(const BundleSaveFlags& flags, BundleSaveRequest* request) {
+  bool from_files = !flags.manifests.files.empty() || !flags.manifests.profile.empty();
+  if (flags.images_file.empty() == !from_files)
+    return InvalidArgument("name the images with exactly one of --images FILE, -f FILE|DIR or --profile NAME");
+  std::vector<ImageReference> refs;
+  if (!flags.images_file.empty()) {
+    Result<std::vector<ImageReference>> list = ReadImageList(flags.images_file);
+    if (!list.ok()) return list.status();
+    refs = std::move(*list);
+  } else {
+    Result<ManifestSet> set = ResolveManifests(flags.manifests);
+    if (!set.ok()) return set.status();
+    Result<std::vector<ImageReference>> found = DistinctImages(*set, flags.manifests.include_optional);
+    if (!found.ok()) return found.status();
+    refs = std::move(*found);
+    for (const ManifestInput& file : set->files) request->files.push_back({file.relative, file.path, false});
+    if (!flags.manifests.profile.empty() && !set->files.empty()) {
+      // The files are now in one directory, checked; the sums recorded there complete the profile.
+      Result<ReleaseProfile> profile = LoadReleaseProfile(flags.manifests.profile);
+      if (!profile.ok()) return profile.status();
+      std::string dir = std::filesystem::path(set->files.front().path).parent_path().string();
+      ManifestsReport verified = VerifyManifestsDir(*profile, dir);
+      if (!verified.ok()) return verified.status;
+      if (!profile->samples.empty())
+        std::fprintf(stderr, "ferry: warning: profile %s names samples, but this ferry has no sample manifests "
+                             "to carry; the bundle holds the release files only\n", profile->name.c_str());
+      request->profile = profile->name;
+      request->profile_json = verified.locked.ToJson();
+    }
+  }
+  if (refs.empty()) return InvalidArgument("no images to save: the release files name none");
+  SourceMirrors mirrors;
+  for (const std::string& spec : flags.source_mirrors) {
+    Result<SourceMirror> m = ParseSourceMirror(spec);
+    if (!m.ok()) return m.status().WithContext("--source-mirror");
+    FERRY_RETURN_IF_ERROR(mirrors.Add(*m).WithContext("--source-mirror"));
+  }
+  for (const ImageReference& ref : refs) request->images.push_back({ref, mirrors.Resolve(ref)});
+  return Status::Ok();
+}
+
+// Progress on stderr, one line per resolved image and per tenth of the blobs.
+class SaveProgress : public BundleSaveObserver {
+ public:
+  explicit SaveProgress(bool quiet) : quiet_(quiet) {}
+  void OnResolved(const BundleImage& image) override {
+    if (!quiet_) std::fprintf(stderr, "resolved %s@%s\n", image.source.c_str(), image.digest.c_str());
+  }
+  void OnPlanned(int blobs, int64_t bytes) override {
+    total_ = blobs;
+    if (!quiet_) std::fprintf(stderr, "writing %d blobs, %s\n", blobs, HumanBytes(bytes).c_str());
+  }
+  void OnBlobDone(const Descriptor& blob) override {
+    done_bytes_ += blob.size;
+    ++done_;
+    if (done_ * 10 / total_ != (done_ - 1) * 10 / total_ && !quiet_)
+      std::fprintf(stderr, "  %d/%d blobs, %s\n", done_, total_, HumanBytes(done_bytes_).c_str());
+  }
+
+ private:
+  bool quiet_;
+  int total_ = 1, done_ = 0;
+  int64_t done_bytes_ = 0;
+};
+
+nlohmann::json ReportJson(const BundleSaveReport& report, const std::string& archive) {
+  nlohmann::json parts = nlohmann::json::array();
+  for (const BundlePart& p : report.archive.parts)
+    parts.push_back({{"path", p.path}, {"size", p.size}, {"sha256", p.sha256}});
+  nlohmann::json images = nlohmann::json::array();
+  for (const BundleImage& i : report.manifest.images)
+    images.push_back({{"source", i.source}, {"digest", i.digest}, {"mediaType", i.media_type},
+                      {"platforms", i.platforms}, {"size", i.size}});
+  nlohmann::json files = nlohmann::json::array();
+  for (const BundleFile& f : report.manifest.files) files.push_back({{"path", f.path}, {"sha256", f.sha256}});
+  return {{"archive", archive}, {"sha256", report.archive.sha256}, {"size", report.archive.size},
+          {"parts", parts},     {"profile", report.manifest.profile}, {"images", images},
+          {"files", files},     {"blobs", report.blobs},              {"blobBytes", report.blob_bytes}};
+}
+
+int RunBundleSave(const BundleSaveFlags& flags) {
+  BundleWriterOptions options{.zstd = flags.archive.ends_with(".zst"), .zstd_level = flags.level,
+                              .zstd_threads = flags.threads > 0 ? flags.threads
+                                                 : static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u))};
+  if (!flags.split_size.empty()) {
+    Result<uint64_t> size = ParseByteSize(flags.split_size);
+    if (!size.ok()) return ReportError(size.status().WithContext("--split-size"));
+    options.split_size = *size;
+  }
+  BundleSaveRequest request{.ferry_version = FERRY_VERSION, .jobs = std::max(1, flags.jobs)};
+  if (Status s = Describe(flags, &request); !s.ok()) return ReportError(s);
+  RegistryPool registries([&](const ImageReference& ref, bool push) { return MakeRegistryOptions(flags.src, ref, push); });
+  SaveProgress progress(flags.output == OutputFormat::kJson);
+  Result<BundleSaveReport> report = SaveBundle(request, flags.archive, options, registries, &progress);
+  if (!report.ok()) return ReportError(report.status().WithContext("no bundle written"));
+  const BundleOutput& out = report->archive;
+  if (flags.output == OutputFormat::kJson) {
+    std::printf("%s\n", ReportJson(*report, flags.archive).dump().c_str());
+    return kExitSuccess;
+  }
+  std::printf("%zu images, %zu files, %d blobs (%s) saved in %s\n", report->manifest.images.size(),
+              report->manifest.files.size(), report->blobs, HumanBytes(report->blob_bytes).c_str(),
+              HumanBytes(static_cast<int64_t>(out.size)).c_str());
+  if (options.split_size == 0) {
+    std::printf("%s  %s\n", out.sha256.c_str(), flags.archive.c_str());
+  } else {
+    for (const BundlePart& p : out.parts) std::printf("%s  %s\n", p.sha256.c_str(), p.path.c_str());
+    std::printf("%s  %s (the %zu parts concatenated)\n", out.sha256.c_str(), flags.archive.c_str(), out.parts.size());
+  }
+  return kExitSuccess;
+}
+
+}  // namespace
+
+Command AddBundleSaveCommand(CLI::App& root) {
+  auto flags = std::make_shared<BundleSaveFlags>();
+  CLI::App* app = BundleParent(root)->add_subcommand("save", "Save a release's images and files in one archive");
+  app->footer(
+      "The archive is an OCI image layout (skopeo copy oci-archive:FILE:REFERENCE ... reads it)\n"
+      "plus ferry/bundle.json and the release files. Blobs stream from the registry into it;\n"
+      "metadata comes before the layers; the same inputs give a byte-identical archive, whose\n"
+      "sha256 is printed. Names ending in .zst are compressed with zstd. --split-size cuts the\n"
+      "final file into NAME.000, NAME.001, ... (K, M, G are powers of 1000: 4G fits FAT32).\n"
+      "On any error nothing is left behind.\n\n"
+      "Example:\n"
+      "  ferry bundle save --profile knative-1.23-kourier -o knative.tar.zst --split-size 4G");
+  app->add_option("--images", flags->images_file, "File with one image reference per line ('-' for stdin)");
+  AddManifestFlags(app, &flags->manifests);
+  app->add_option("-o,--archive", flags->archive, "The archive to write: NAME.tar or NAME.tar.zst")->required();
+  app->add_option("--split-size", flags->split_size, "Cut the archive into parts of this size (e.g. 4G, 650M)");
+  app->add_option("--source-mirror", flags->source_mirrors,
+                  "REGISTRY=HOST[/PREFIX]: read REGISTRY's images from HOST (repeatable)");
+  app->add_option("-j,--jobs", flags->jobs, "Images resolved at once (default 8)");
+  app->add_option("--zstd-threads", flags->threads, "zstd worker threads (default: cores, at most 4; same output for any number)");
+  app->add_option("--zstd-level", flags->level, "zstd compression level (default 3)");
+  AddRegistryFlags(app, &flags->src, "source");
+  AddOutputFlag(app, &flags->output);
+  return {app, [flags] { return RunBundleSave(*flags); }};
+}
+
+}  // namespace ferry::cli

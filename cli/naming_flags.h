@@ -1,0 +1,31 @@
+// The flags that say where images land under a target (--to, --naming, --template,
+// --max-name-length), shared by the commands that push to a registry (`mirror`, `bundle load`),
+// and turning them into a TargetPrefix and NamingOptions.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstddef>
+#include <string>
+
+#include "mirror/target_naming.h"
+
+namespace ferry::cli {
+
+struct NamingFlags {
+  std::string to, naming = "preserve", pattern;
+  std::size_t max_name_length = kDefaultMaxFlatLength;
+};
+
+// Registers the flags; --to is required.
+void AddNamingFlags(CLI::App* command, NamingFlags* flags);
+
+struct TargetNaming {
+  TargetPrefix to;
+  NamingOptions options;
+};
+
+// Errors name the flag at fault.
+Result<TargetNaming> ParseNamingFlags(const NamingFlags& flags);
+
+}  // namespace ferry::cli
