@@ -9,6 +9,7 @@
 
 #include "cli/command.h"
 #include "cli/manifest_flags.h"
+#include "cli/naming_flags.h"
 #include "cli/mirror_progress.h"
 #include "cli/registry_flags.h"
 #include "mirror/image_list.h"
@@ -22,8 +23,8 @@ namespace {
 
 struct MirrorFlags {
   ManifestFlags manifests;
-  std::string images_file, to, naming = "preserve", pattern, lock = "images.lock";
-  size_t max_name_length = kDefaultMaxFlatLength;
+  NamingFlags naming;
+  std::string images_file, lock = "images.lock";
   std::vector<std::string> source_mirrors, platforms;
   int jobs = 8, per_registry = 0;
   bool dry_run = false;
@@ -47,12 +48,9 @@ Result<std::vector<ImageReference>> Sources(const MirrorFlags& flags) {
 Result<std::vector<MirrorImage>> Plan(const MirrorFlags& flags) {
   Result<std::vector<ImageReference>> sources = Sources(flags);
   if (!sources.ok()) return sources.status();
-  Result<TargetPrefix> to = TargetPrefix::Parse(flags.to);
-  if (!to.ok()) return to.status().WithContext("--to");
-  Result<NamingStrategy> strategy = ParseNamingStrategy(flags.naming);
-  if (!strategy.ok()) return strategy.status().WithContext("--naming");
-  NamingOptions naming{.strategy = *strategy, .pattern = flags.pattern, .max_repository_length = flags.max_name_length};
-  Result<std::vector<ImageReference>> targets = PlanTargets(*sources, *to, naming);
+  Result<TargetNaming> naming = ParseNamingFlags(flags.naming);
+  if (!naming.ok()) return naming.status();
+  Result<std::vector<ImageReference>> targets = PlanTargets(*sources, naming->to, naming->options);
   if (!targets.ok()) return targets.status();
   SourceMirrors mirrors;
   for (const std::string& spec : flags.source_mirrors) {
@@ -178,11 +176,7 @@ Command AddMirrorCommand(CLI::App& root) {
       "      --dest-creds \"$ACR_USER:$ACR_PASSWORD\" --lock images.lock");
   app->add_option("--images", flags->images_file, "File with one image reference per line ('-' for stdin)");
   AddManifestFlags(app, &flags->manifests);
-  app->add_option("--to", flags->to, "Target REGISTRY[/NAMESPACE]")->required();
-  app->add_option("--naming", flags->naming, "preserve (default), flatten (one level, for ACR Personal) or template");
-  app->add_option("--template", flags->pattern,
-                  "Pattern for --naming template: {registry} {repository} {basename} {parent} {flat} {hash}");
-  app->add_option("--max-name-length", flags->max_name_length, "Longest flattened repository name (default 64)");
+  AddNamingFlags(app, &flags->naming);
   app->add_option("--source-mirror", flags->source_mirrors,
                   "REGISTRY=HOST[/PREFIX]: read REGISTRY's images from HOST (repeatable)");
   app->add_option("--platform", flags->platforms, "Only these platforms of multi-arch images (os/arch[,...])")
