@@ -76,7 +76,11 @@ class SaveProgress : public BundleSaveObserver {
  public:
   explicit SaveProgress(bool quiet) : quiet_(quiet) {}
   void OnResolved(const BundleImage& image) override {
-    if (!quiet_) std::fprintf(stderr, "resolved %s@%s\n", image.source.c_str(), image.digest.c_str());
+    if (quiet_) return;
+    // A source pinned by digest already says which manifest it is.
+    bool pinned = image.source.find('@') != std::string::npos;
+    std::fprintf(stderr, "resolved %s%s%s\n", image.source.c_str(), pinned ? "" : " -> ",
+                 pinned ? "" : image.digest.c_str());
   }
   void OnPlanned(int blobs, int64_t bytes) override {
     total_ = blobs;

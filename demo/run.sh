@@ -119,4 +119,15 @@ say "A CI gate: nothing in the rewritten file still points outside the mirror (t
 run "$FERRY" rewrite -f "$WORK/rewritten" --check --allow "127.0.0.1:$MIRROR_PORT/knative-mirror/"
 run "$FERRY" rewrite -f "$WORK/release.yaml" --check --allow "127.0.0.1:$MIRROR_PORT/knative-mirror/" 2>&1 | tail -n 3 || true
 
-say "Done. Next steps ferry will take: bundle for air gaps, install on a cluster, self-test with the samples."
+say "For an air gap: pack the release (images and file) into one archive, split for small media"
+run "$FERRY" bundle save -f "$WORK/release.yaml" "${SOURCES[@]}" -o "$WORK/knative.tar.zst" --split-size 50K
+ls -l "$WORK"/knative.tar.zst.* | awk '{print $5, $9}'
+run "$FERRY" bundle verify "$WORK/knative.tar.zst.000"
+
+say "On the inside: load the archive into another registry, no extraction, every digest checked"
+INSIDE_PORT=$(free_port)
+start_registry inside "$INSIDE_PORT"
+run "$FERRY" bundle load "$WORK/knative.tar.zst.000" --to "127.0.0.1:$INSIDE_PORT/knative" --naming flatten \
+    --lock "$WORK/inside.lock" | tail -n 3
+
+say "Done. Next steps ferry will take: install on a cluster, self-test with the samples."
