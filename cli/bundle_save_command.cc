@@ -152,7 +152,8 @@ Command AddBundleSaveCommand(CLI::App& root) {
   auto flags = std::make_shared<BundleSaveFlags>();
   CLI::App* app = BundleParent(root)->add_subcommand("save", "Save a release's images and files in one archive");
   app->footer(
-      "The archive is an OCI image layout (skopeo copy oci-archive:FILE:REFERENCE ... reads it)\n"
+      "The archive is an OCI image layout (skopeo copy oci-archive:FILE:REFERENCE ... reads its\n"
+      "OCI-format images; skopeo 1.9 cannot read Docker schema 2 images from a layout)\n"
       "plus ferry/bundle.json and the release files. Blobs stream from the registry into it;\n"
       "metadata comes before the layers; the same inputs give a byte-identical archive, whose\n"
       "sha256 is printed. Names ending in .zst are compressed with zstd. --split-size cuts the\n"

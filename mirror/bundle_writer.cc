@@ -118,6 +118,11 @@ Status BundleWriter::OpenPart() {
   Part part;
   part.final = FinalName(parts_.size());
   part.temp = part.final + ".partial-" + std::to_string(getpid());
+  if (parts_.empty()) {  // like `ferry rewrite -o DIR`, create the archive's directory
+    std::error_code ec;
+    std::filesystem::path dir = std::filesystem::path(part.final).parent_path();
+    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+  }
   part.fd = open(part.temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
   if (part.fd < 0) return IoError("cannot create " + part.temp + ": " + Errno());
   parts_.push_back(std::move(part));
