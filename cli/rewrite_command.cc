@@ -50,7 +50,26 @@ int RunCheck(const RewriteFlags& flags, const ManifestSet& set) {
   return kExitFailure;
 }
 
-Result<ReferenceMap> MakeMap(const RewriteFlags& flags, const ManifestSet& set) {
+// Every distinct reference in the files, and whether anything outside commented examples uses it.
+struct SeenReference {
+  ImageReference ref;
+  bool in_use = false;
+};
+
+// One pass over the files gives both what to name and what must be mapped.
+Result<std::vector<SeenReference>> CollectReferences(const ManifestSet& set) {
+  std::vector<SeenReference> seen;
+  std::map<std::string, size_t> index;
+  Status s = ForEachImage(set, /*include_optional=*/true, [&](const ImageOccurrence& o) {
+    auto [it, fresh] = index.try_emplace(o.ref.String(), seen.size());
+    if (fresh) seen.push_back({o.ref});
+    if (o.confidence != Confidence::kOptional) seen[it->second].in_use = true;
+  });
+  if (!s.ok()) return s;
+  return seen;
+}
+
+Result<ReferenceMap> MakeMap(const RewriteFlags& flags, const std::vector<SeenReference>& seen) {
   if (!flags.lock.empty()) {
     Result<ImageLock> lock = ImageLock::Read(flags.lock);
     if (!lock.ok()) return lock.status();
@@ -64,11 +83,10 @@ Result<ReferenceMap> MakeMap(const RewriteFlags& flags, const ManifestSet& set) 
   // Plan exactly the set `ferry mirror` plans from the same files, so flattened names agree;
   // references already under the prefix (a second rewrite) are not sources.
   const std::string prefix = to->String() + "/";
-  Result<std::vector<ImageReference>> sources =
-      DistinctImages(set, flags.manifests.include_optional,
-                     [&](const ImageOccurrence& o) { return !o.ref.Name().starts_with(prefix); });
-  if (!sources.ok()) return sources.status();
-  return ReferenceMap::FromNaming(*sources, *to,
+  std::vector<ImageReference> sources;
+  for (const SeenReference& r : seen)
+    if ((r.in_use || flags.manifests.include_optional) && !r.ref.Name().starts_with(prefix)) sources.push_back(r.ref);
+  return ReferenceMap::FromNaming(sources, *to,
                                   {.strategy = *strategy, .pattern = flags.pattern,
                                    .max_repository_length = flags.max_name_length});
 }
@@ -82,15 +100,14 @@ int RunRewrite(const RewriteFlags& flags) {
   if (!set.ok()) return ReportError(set.status());
   if (flags.check) return RunCheck(flags, *set);
 
-  Result<ReferenceMap> map = MakeMap(flags, *set);
+  Result<std::vector<SeenReference>> seen = CollectReferences(*set);
+  if (!seen.ok()) return ReportError(seen.status());
+  Result<ReferenceMap> map = MakeMap(flags, *seen);
   if (!map.ok()) return ReportError(map.status());
   // Every reference the files need must be mapped before anything is written.
-  Result<std::vector<ImageReference>> needed =
-      DistinctImages(*set, /*include_optional=*/false, [&](const ImageOccurrence& o) { return !map->IsMirrored(o.ref); });
-  if (!needed.ok()) return ReportError(needed.status());
   std::set<std::string> missing;
-  for (const ImageReference& ref : *needed)
-    if (!map->Lookup(ref)) missing.insert(ref.String());
+  for (const SeenReference& r : *seen)
+    if (r.in_use && !map->IsMirrored(r.ref) && !map->Lookup(r.ref)) missing.insert(r.ref.String());
   if (!missing.empty()) {
     std::string list;
     for (const std::string& m : missing) list += "\n  " + m;
