@@ -40,9 +40,46 @@ struct Site {
 
 bool IsMapping(const YAML::Node& node) { return node && node.IsMap(); }
 
+// What ScalarOr(node, "apiVersion"), ScalarOr(node, "kind") and node["metadata"] give, in one
+// pass over the keys: each lookup through operator[] scans the keys and copies every one of them
+// into a string, and the walk asks this of every mapping. Like operator[], the first key with the
+// name counts (a scalar key spelled exactly so).
+struct ObjectKeys {
+  std::string api_version, kind;
+  std::optional<YAML::Node> metadata;  // nullopt when absent (operator[] gives an undefined node)
+};
+
+ObjectKeys FindObjectKeys(const YAML::Node& map) {
+  ObjectKeys keys;
+  bool api_version = false, kind = false, metadata = false;
+  for (const auto& entry : map) {
+    const YAML::Node& key = entry.first;
+    if (!key.IsScalar()) continue;
+    const std::string& name = key.Scalar();
+    if (!api_version && name == "apiVersion") {
+      api_version = true;
+      if (entry.second.IsScalar()) keys.api_version = entry.second.Scalar();
+    } else if (!kind && name == "kind") {
+      kind = true;
+      if (entry.second.IsScalar()) keys.kind = entry.second.Scalar();
+    } else if (!metadata && name == "metadata") {
+      metadata = true;
+      keys.metadata.emplace(entry.second);
+    }
+    if (api_version && kind && metadata) break;
+  }
+  return keys;
+}
+
 std::string ScalarOr(const YAML::Node& node, const char* key) {
   YAML::Node child = node[key];
   return child && child.IsScalar() ? child.Scalar() : std::string();
+}
+
+// The places whose values are references whatever they look like (ReferenceContext::kImageField).
+bool IsImageField(ImagePlace place) {
+  return place == ImagePlace::kContainerImage || place == ImagePlace::kCachedImage ||
+         place == ImagePlace::kQueueImage;
 }
 
 bool IsFlag(const YAML::Node& node) {
@@ -108,13 +145,14 @@ class Finder {
 
   Status WalkMap(const YAML::Node& node) {
     // A mapping with apiVersion, kind and metadata is an object of its own (a List's items).
-    bool is_object =
-        path_.empty() || (!ScalarOr(node, "apiVersion").empty() &&
-                          !ScalarOr(node, "kind").empty() && IsMapping(node["metadata"]));
+    ObjectKeys keys_of_object = FindObjectKeys(node);
+    bool has_metadata = keys_of_object.metadata && IsMapping(*keys_of_object.metadata);
+    bool is_object = path_.empty() || (!keys_of_object.api_version.empty() &&
+                                       !keys_of_object.kind.empty() && has_metadata);
     if (is_object) {
-      YAML::Node metadata = node["metadata"];
-      ObjectInfo info{ScalarOr(node, "kind"), "", "", path_.size()};
-      if (IsMapping(metadata)) {
+      ObjectInfo info{keys_of_object.kind, "", "", path_.size()};
+      if (has_metadata) {
+        const YAML::Node& metadata = *keys_of_object.metadata;
         info.ns = ScalarOr(metadata, "namespace");
         info.name = ScalarOr(metadata, "name");
         if (info.name.empty()) info.name = ScalarOr(metadata, "generateName");
@@ -177,8 +215,11 @@ class Finder {
     if (node.Mark().is_null() || node.Scalar().empty()) return;
     size_t object = object_stack_.back();
     std::span<const PathStep> relative(path_.begin() + objects_[object].depth, path_.end());
-    sites_.push_back({node.Scalar(), node.Mark(), PathString(path_),
-                      PlaceOf(relative, objects_[object].kind), object, after_flag});
+    ImagePlace place = PlaceOf(relative, objects_[object].kind);
+    // Outside image fields a reference has '/', '@' or ':' (see ReferenceIn); a value with none
+    // of them cannot hold one, so it is not kept (nor its path built).
+    if (!IsImageField(place) && node.Scalar().find_first_of("/@:") == std::string::npos) return;
+    sites_.push_back({node.Scalar(), node.Mark(), PathString(path_), place, object, after_flag});
   }
 
   Status ExamineSite(const Site& site) {

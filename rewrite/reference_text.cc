@@ -45,6 +45,16 @@ bool IsWellKnownRegistry(std::string_view host) {
 
 std::optional<ImageReference> ReferenceIn(std::string_view text, ReferenceContext context) {
   if (text.empty() || text.find("://") != std::string_view::npos) return std::nullopt;
+  // Outside image fields every accepted reference has a digest ('@'), a path ('/', also needed
+  // for an explicit registry) or, as a whole value, a tag (':'). Most words of free text and most
+  // values have none of them: decide those without parsing (the parser's error messages are not
+  // cheap to build).
+  if (context == ReferenceContext::kText && text.find_first_of("/@") == std::string_view::npos) {
+    return std::nullopt;
+  }
+  if (context == ReferenceContext::kValue && text.find_first_of("/@:") == std::string_view::npos) {
+    return std::nullopt;
+  }
   Result<ImageReference> parsed = ImageReference::Parse(text);
   if (!parsed.ok()) return std::nullopt;
   const ImageReference& ref = *parsed;
