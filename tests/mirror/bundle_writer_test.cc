@@ -241,11 +241,22 @@ TEST_CASE("a writer dropped before Finish removes its temporary file") {
   CHECK(dir.Names().empty());
 }
 
-TEST_CASE("an archive in a directory that does not exist fails at once") {
-  Result<std::unique_ptr<BundleWriter>> w = BundleWriter::Create("/nonexistent-ferry-dir/x.tar", {});
+TEST_CASE("an archive's missing directory is made, like rewrite's output directory") {
+  TempDir dir;
+  Result<std::unique_ptr<BundleWriter>> w = BundleWriter::Create(dir.path + "/new/sub/x.tar", {});
+  REQUIRE(w.ok());
+  REQUIRE((*w)->AddFile("oci-layout", "{}").ok());
+  REQUIRE((*w)->Finish().ok());
+  CHECK(std::filesystem::is_regular_file(dir.path + "/new/sub/x.tar"));
+}
+
+TEST_CASE("an archive whose directory cannot be made fails at once, naming the path") {
+  TempDir dir;
+  std::ofstream(dir.path + "/a-file") << "not a directory";
+  Result<std::unique_ptr<BundleWriter>> w = BundleWriter::Create(dir.path + "/a-file/x.tar", {});
   REQUIRE_FALSE(w.ok());
   CHECK(w.status().code() == StatusCode::kIo);
-  CHECK_THAT(w.status().message(), Catch::Contains("/nonexistent-ferry-dir/x.tar"));
+  CHECK_THAT(w.status().message(), Catch::Contains(dir.path + "/a-file/x.tar"));
 }
 
 TEST_CASE("entry names are relative, unique and without '..'") {
