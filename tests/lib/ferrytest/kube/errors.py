@@ -47,7 +47,8 @@ def conflict(group, plural, name, why):
 def invalid(group, kind, name, causes):
     """causes: [(field, message)]; the message lists them the way the API server does."""
     text = ", ".join(f"{field}: {message}" for field, message in causes)
-    return ApiError(422, "Invalid", f'{kind}.{group or ""} "{name}" is invalid: {text}'.replace(". ", " ", 0),
+    qualified = f"{kind}.{group}" if group else kind
+    return ApiError(422, "Invalid", f'{qualified} "{name}" is invalid: {text}',
                     {"name": name, "group": group, "kind": kind,
                      "causes": [{"reason": "FieldValueInvalid", "message": m, "field": f} for f, m in causes]})
 
