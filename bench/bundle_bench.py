@@ -424,6 +424,7 @@ class Bench:
             with open(os.path.join(wd, "logs", "load.out"), errors="replace") as f:
                 m = re.search(r"(\d+) pass(?:es)? over", f.read())
             row["passes"] = int(m.group(1)) if m else None
+            row["requests"] = len(target.requests())  # every request the target completed
             problems, row["source_exact"] = [], 0
             for img in self.image_set:
                 wrong = mb.verify(target, [img], lambda i: f"bundle/{i['repository']}")
@@ -631,6 +632,7 @@ def aggregate(rows):
                     "converted": max((r["converted"] for r in rs if "converted" in r), default=None),
                     "largest": next((r["largest"] for r in rs if r.get("largest")), None),
                     "passes": sorted({r["passes"] for r in rs if r.get("passes") is not None}),
+                    "requests": sorted({r["requests"] for r in rs if r.get("requests") is not None}),
                     "verified": all(r["verified"] for r in rs), "processes": rs[0]["processes"],
                     "idle": [r["idle_before"] for r in rs]})
     return out
@@ -809,10 +811,15 @@ def markdown(agg, result, bench, command, elapsed):
             f"{sl['temp_peak'] / MB:.1f} MB loading, the size of the largest image "
             f"(`{largest.get('image', '?').split('/')[-1]}`, {largest.get('bytes', 0) / MB:.1f} MB). ferry's load "
             f"reads the archive front to back, in {'/'.join(str(x) for x in fl['passes']) or '?'} pass (its own "
-            "count), and streams the blobs into the registry one after another on one connection (the 8 images at "
-            f"once apply to save only); the registry is most of its cost (registries' CPU {fl['registry_cpu']:.1f} s "
-            f"against ferry's {fl['cpu']:.1f} s), while skopeo pushes each image's layers in parallel. The `.tar.zst` "
-            "load costs about the same: zstd decompresses far faster than the registry ingests.")
+            "count). Once it has read the manifests (they come first) it asks the target which blobs it already "
+            "has, 4 requests at once; then it hands each blob, as it reads it, to one of 4 uploads running at once "
+            "(POST, then a single PUT carrying the bytes and the digest; at most 32 MiB read ahead in all, the last "
+            "bytes of each blob held back until its digest matched) and finally pushes the manifests, 4 images at "
+            f"once: {'/'.join(str(x) for x in fl.get('requests', [])) or '?'} requests to the target per load. The "
+            f"registry is most of its cost (registries' CPU {fl['registry_cpu']:.1f} s against ferry's "
+            f"{fl['cpu']:.1f} s): with uploads overlapping, it works on both cores. skopeo pushes each image's layers "
+            "in parallel, one image after another. The `.tar.zst` load costs about the same: zstd decompresses far "
+            "faster than the registry ingests.")
     if fs and fz:
         same = len(fs["sha256s"]) == 1 and len(fz["sha256s"]) == 1
         text.append(

@@ -2,6 +2,7 @@
 // archive or directory) on the far side of the air gap.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -20,6 +21,7 @@ using nlohmann::json;
 struct LoadFlags {
   std::string bundle, lock = "images.lock";
   NamingFlags naming;
+  int jobs = 4;
   RegistryFlags dest{.prefix = "dest"};
   OutputFormat output = OutputFormat::kText;
 };
@@ -40,7 +42,8 @@ int RunLoad(const LoadFlags& flags) {
   RegistryClient target(registry.registry, registry.ApiHost(), *options);
   BlobLocations locations(BlobLocations::DefaultPath());
   Result<BundleLoadReport> report =
-      LoadBundle(**reader, target, {.to = naming->to, .naming = naming->options, .locations = &locations});
+      LoadBundle(**reader, target,
+                 {.to = naming->to, .naming = naming->options, .locations = &locations, .jobs = std::max(1, flags.jobs)});
   (void)locations.Save();  // only a cache
   if (!report.ok()) return ReportError(report.status().WithContext("bundle load"));
   if (!flags.lock.empty())
@@ -80,14 +83,17 @@ int RunLoad(const LoadFlags& flags) {
 
 json SummaryJson(const BundleSummary& s) {
   json images = json::array(), files = json::array();
-  for (const BundleImage& i : s.images)
+  for (const BundleImage& i : s.images) {
     images.push_back({{"source", i.source}, {"digest", i.digest}, {"mediaType", i.media_type},
                       {"platforms", i.platforms}, {"size", i.size}});
+    if (!i.source_digest.empty()) images.back()["sourceDigest"] = i.source_digest;
+  }
   for (const BundleFile& f : s.files)
-    files.push_back({{"name", f.name}, {"path", f.path}, {"sha256", f.sha256}, {"size", f.size}});
+    files.push_back({{"name", f.name}, {"path", f.path}, {"sha256", f.sha256}, {"size", f.size},
+                     {"sample", f.path.starts_with(bundle::kSamplesDir)}});
   return {{"bundle", s.where}, {"ferryBundle", s.ferry_bundle}, {"formatVersion", s.format_version},
-          {"ferryVersion", s.ferry_version}, {"profile", s.profile}, {"images", images}, {"files", files},
-          {"blobs", s.blobs}, {"bytes", s.bytes}};
+          {"ferryVersion", s.ferry_version}, {"profile", s.profile}, {"platformFilter", s.platform_filter},
+          {"images", images}, {"files", files}, {"blobs", s.blobs}, {"bytes", s.bytes}};
 }
 
 void PrintSummary(const BundleSummary& s) {
@@ -96,16 +102,29 @@ void PrintSummary(const BundleSummary& s) {
                                 (s.ferry_version.empty() ? "" : ", ferry " + s.ferry_version)).c_str()
                              : "OCI image layout");
   if (!s.profile.empty()) std::printf("profile: %s\n", s.profile.c_str());
+  if (!s.platform_filter.empty()) {
+    std::string kept;
+    for (const std::string& p : s.platform_filter) kept += (kept.empty() ? "" : ",") + p;
+    std::printf("platforms: only %s (multi-arch indexes rewritten: their digests differ from the source's)\n",
+                kept.c_str());
+  }
   std::printf("images:  %zu, %d blobs, %s\n", s.images.size(), s.blobs, HumanBytes(s.bytes).c_str());
   for (const BundleImage& i : s.images) {
     std::string platforms;
     for (const std::string& p : i.platforms) platforms += (platforms.empty() ? "" : ",") + p;
-    std::string at = i.source.find('@') == std::string::npos ? "@" + i.digest : "";
-    std::printf("  %s%s %s%s\n", i.source.c_str(), at.c_str(), HumanBytes(i.size).c_str(),
-                platforms.empty() ? "" : ("  [" + platforms + "]").c_str());
+    std::string at = i.source.find('@') == std::string::npos || !i.source_digest.empty() ? "@" + i.digest : "";
+    std::printf("  %s%s %s%s%s\n", i.source.c_str(), at.c_str(), HumanBytes(i.size).c_str(),
+                platforms.empty() ? "" : ("  [" + platforms + "]").c_str(),
+                i.source_digest.empty() ? "" : ("  (filtered from " + i.source_digest + ")").c_str());
   }
-  if (!s.files.empty()) std::printf("files:   %zu\n", s.files.size());
-  for (const BundleFile& f : s.files) std::printf("  %s (%s)\n", f.path.c_str(), HumanBytes(f.size).c_str());
+  size_t samples = 0;
+  for (const BundleFile& f : s.files) samples += f.path.starts_with(bundle::kSamplesDir) ? 1 : 0;
+  if (s.files.size() > samples) std::printf("files:   %zu\n", s.files.size() - samples);
+  for (const BundleFile& f : s.files)
+    if (!f.path.starts_with(bundle::kSamplesDir)) std::printf("  %s (%s)\n", f.path.c_str(), HumanBytes(f.size).c_str());
+  if (samples > 0) std::printf("samples: %zu (the Services only: their images are not in the bundle)\n", samples);
+  for (const BundleFile& f : s.files)
+    if (f.path.starts_with(bundle::kSamplesDir)) std::printf("  %s (%s)\n", f.path.c_str(), HumanBytes(f.size).c_str());
 }
 
 int RunInspect(const ReadFlags& flags) {
@@ -156,15 +175,17 @@ Command AddBundleLoadCommand(CLI::App& root) {
   auto flags = std::make_shared<LoadFlags>();
   CLI::App* app = BundleParent(root)->add_subcommand("load", "Push a bundle's images into a registry you can reach");
   app->footer(
-      "Blobs stream from the archive into the registry without extracting it; blobs already there\n"
-      "are skipped, each is checked against its digest before it is committed, and manifests are\n"
-      "pushed only after the whole archive was read. Run it again after an interruption to finish.\n"
+      "Blobs stream from the archive into the registry without extracting it, --jobs at once\n"
+      "(at most 32 MiB buffered in all); blobs already there are skipped, each is checked against\n"
+      "its digest before it is committed, and manifests are pushed only after the whole archive was\n"
+      "read. Run it again after an interruption to finish.\n"
       "Also reads OCI layout archives and directories made by other tools (skopeo's oci-archive:).\n\n"
       "Example:\n"
       "  ferry bundle load knative.tar.zst --to registry.cn-hangzhou.aliyuncs.com/knative-mirror \\\n"
       "      --naming flatten --dest-creds \"$ACR_USER:$ACR_PASSWORD\" --lock images.lock");
   AddBundleArgument(app, &flags->bundle);
   AddNamingFlags(app, &flags->naming);
+  app->add_option("-j,--jobs", flags->jobs, "Requests to the registry at once: blob checks, uploads, manifests (default 4)");
   app->add_option("--lock", flags->lock, "Where to write the lock file (default images.lock; '' for none)");
   AddRegistryFlags(app, &flags->dest, "destination");
   AddOutputFlag(app, &flags->output);

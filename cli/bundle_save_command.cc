@@ -16,6 +16,7 @@
 #include "mirror/source_mirror.h"
 #include "rewrite/manifest_fetch.h"
 #include "rewrite/release_profile.h"
+#include "samples/builtin_samples.h"
 
 namespace ferry::cli {
 namespace {
@@ -23,11 +24,26 @@ namespace {
 struct BundleSaveFlags {
   ManifestFlags manifests;
   std::string images_file, archive, split_size;
-  std::vector<std::string> source_mirrors;
+  std::vector<std::string> source_mirrors, platforms;
   int jobs = 8, threads = 0, level = 3;
   RegistryFlags src{.prefix = "src"};
   OutputFormat output = OutputFormat::kText;
 };
+
+// The profile's samples, in its serviceApiVersion's shape, as ferry/samples/NAME.yaml. Only the
+// files: the sample images are built on the far side, not carried.
+Status AddSamples(const ReleaseProfile& profile, BundleSaveRequest* request) {
+  for (const std::string& name : profile.samples) {
+    const EmbeddedSample* sample = FindSample(name, profile.service_api_version);
+    if (!sample)
+      return NotFound("profile " + profile.name + " names sample \"" + name + "\", which this ferry has not in the " +
+                      (profile.service_api_version.empty() ? "(unset)" : profile.service_api_version) +
+                      " shape (its samples: " + SampleNames() + "; shapes: serving.knative.dev/v1, v1alpha1)");
+    request->files.push_back({name + ".yaml", "samples/" + std::string(sample->path) + ".yaml (built in)", true,
+                              sample->text});
+  }
+  return Status::Ok();
+}
 
 // Fills the request's images, files and profile from --images, -f or --profile.
 Status Describe(const BundleSaveFlags& flags, BundleSaveRequest* request) {
@@ -53,9 +69,7 @@ Status Describe(const BundleSaveFlags& flags, BundleSaveRequest* request) {
       std::string dir = std::filesystem::path(set->files.front().path).parent_path().string();
       ManifestsReport verified = VerifyManifestsDir(*profile, dir);
       if (!verified.ok()) return verified.status;
-      if (!profile->samples.empty())
-        std::fprintf(stderr, "ferry: warning: profile %s names samples, but this ferry has no sample manifests "
-                             "to carry; the bundle holds the release files only\n", profile->name.c_str());
+      FERRY_RETURN_IF_ERROR(AddSamples(*profile, request));
       request->profile = profile->name;
       request->profile_json = verified.locked.ToJson();
     }
@@ -104,14 +118,17 @@ nlohmann::json ReportJson(const BundleSaveReport& report, const std::string& arc
   for (const BundlePart& p : report.archive.parts)
     parts.push_back({{"path", p.path}, {"size", p.size}, {"sha256", p.sha256}});
   nlohmann::json images = nlohmann::json::array();
-  for (const BundleImage& i : report.manifest.images)
+  for (const BundleImage& i : report.manifest.images) {
     images.push_back({{"source", i.source}, {"digest", i.digest}, {"mediaType", i.media_type},
                       {"platforms", i.platforms}, {"size", i.size}});
+    if (!i.source_digest.empty()) images.back()["sourceDigest"] = i.source_digest;
+  }
   nlohmann::json files = nlohmann::json::array();
   for (const BundleFile& f : report.manifest.files) files.push_back({{"path", f.path}, {"sha256", f.sha256}});
   return {{"archive", archive}, {"sha256", report.archive.sha256}, {"size", report.archive.size},
           {"parts", parts},     {"profile", report.manifest.profile}, {"images", images},
-          {"files", files},     {"blobs", report.blobs},              {"blobBytes", report.blob_bytes}};
+          {"files", files},     {"blobs", report.blobs},              {"blobBytes", report.blob_bytes},
+          {"platformFilter", report.manifest.platform_filter}};
 }
 
 int RunBundleSave(const BundleSaveFlags& flags) {
@@ -123,8 +140,12 @@ int RunBundleSave(const BundleSaveFlags& flags) {
     if (!size.ok()) return ReportError(size.status().WithContext("--split-size"));
     options.split_size = *size;
   }
-  BundleSaveRequest request{.ferry_version = FERRY_VERSION, .jobs = std::max(1, flags.jobs)};
+  BundleSaveRequest request{.ferry_version = FERRY_VERSION, .jobs = std::max(1, flags.jobs), .platforms = flags.platforms};
   if (Status s = Describe(flags, &request); !s.ok()) return ReportError(s);
+  if (!flags.platforms.empty() && flags.output != OutputFormat::kJson)
+    std::fprintf(stderr,
+                 "ferry: warning: --platform rewrites multi-arch indexes, so their digests in the bundle differ "
+                 "from the source's (bundle.json records both); the lock file of `bundle load` has the new ones\n");
   RegistryPool registries([&](const ImageReference& ref, bool push) { return MakeRegistryOptions(flags.src, ref, push); });
   SaveProgress progress(flags.output == OutputFormat::kJson);
   Result<BundleSaveReport> report = SaveBundle(request, flags.archive, options, registries, &progress);
@@ -158,15 +179,21 @@ Command AddBundleSaveCommand(CLI::App& root) {
       "metadata comes before the layers; the same inputs give a byte-identical archive, whose\n"
       "sha256 is printed. Names ending in .zst are compressed with zstd. --split-size cuts the\n"
       "final file into NAME.000, NAME.001, ... (K, M, G are powers of 1000: 4G fits FAT32).\n"
-      "On any error nothing is left behind.\n\n"
+      "On any error nothing is left behind. With --profile the profile's sample Services (hello world,\n"
+      "autoscale) come along under ferry/samples/, in its serviceApiVersion; their images do not.\n"
+      "--platform keeps only those platforms of multi-arch images, as ferry mirror --platform does:\n"
+      "such an index is rewritten, so its digest differs from the source's (bundle.json keeps both).\n\n"
       "Example:\n"
-      "  ferry bundle save --profile knative-1.23-kourier -o knative.tar.zst --split-size 4G");
+      "  ferry bundle save --profile knative-1.23-kourier -o knative.tar.zst --split-size 4G \\\n"
+      "      --platform linux/amd64");
   app->add_option("--images", flags->images_file, "File with one image reference per line ('-' for stdin)");
   AddManifestFlags(app, &flags->manifests);
   app->add_option("-o,--archive", flags->archive, "The archive to write: NAME.tar or NAME.tar.zst")->required();
   app->add_option("--split-size", flags->split_size, "Cut the archive into parts of this size (e.g. 4G, 650M)");
   app->add_option("--source-mirror", flags->source_mirrors,
                   "REGISTRY=HOST[/PREFIX]: read REGISTRY's images from HOST (repeatable)");
+  app->add_option("--platform", flags->platforms, "Only these platforms of multi-arch images (os/arch[,...])")
+      ->delimiter(',');
   app->add_option("-j,--jobs", flags->jobs, "Images resolved at once (default 8)");
   app->add_option("--zstd-threads", flags->threads, "zstd worker threads (default: cores, at most 4; same output for any number)");
   app->add_option("--zstd-level", flags->level, "zstd compression level (default 3)");

@@ -19,9 +19,12 @@ std::string BundleManifest::Serialize() const {
   std::vector<const BundleImage*> sorted;
   for (const BundleImage& i : images) sorted.push_back(&i);
   std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->source < b->source; });
-  for (const BundleImage* i : sorted)
+  for (const BundleImage* i : sorted) {
     doc["images"].push_back({{"source", i->source}, {"digest", i->digest}, {"mediaType", i->media_type},
                              {"platforms", i->platforms}, {"size", i->size}});
+    if (!i->source_digest.empty()) doc["images"].back()["sourceDigest"] = i->source_digest;
+  }
+  if (!platform_filter.empty()) doc["platformFilter"] = platform_filter;
   doc["files"] = ordered_json::array();
   for (const BundleFile& f : files)
     doc["files"].push_back({{"name", f.name}, {"path", f.path}, {"sha256", f.sha256}, {"size", f.size}});
@@ -62,8 +65,14 @@ Result<BundleManifest> BundleManifest::Parse(const std::string& text, const std:
     if (item.contains("platforms") && item["platforms"].is_array())
       for (const auto& p : item["platforms"])
         if (p.is_string()) image.platforms.push_back(p.get<std::string>());
+    image.source_digest = item.value("sourceDigest", "");
+    if (!image.source_digest.empty() && !IsValidDigest(image.source_digest))
+      return InvalidArgument(here + ": invalid sourceDigest \"" + image.source_digest + "\"");
     m.images.push_back(std::move(image));
   }
+  if (doc.contains("platformFilter") && doc["platformFilter"].is_array())
+    for (const auto& p : doc["platformFilter"])
+      if (p.is_string()) m.platform_filter.push_back(p.get<std::string>());
   if (doc.contains("files")) {
     if (!doc["files"].is_array()) return InvalidArgument(at + ": \"files\" is not a list");
     index = 0;

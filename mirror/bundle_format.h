@@ -9,7 +9,8 @@
 //                               io.containerd.image.name = the same
 //   ferry/bundle.json           BundleManifest below
 //   ferry/manifests/NAME        the release files, byte for byte
-//   ferry/samples/NAME          sample manifests (when the profile has samples)
+//   ferry/samples/NAME          sample Knative Services (when the profile names samples), in the
+//                               profile's serviceApiVersion; their images are not in the bundle
 //   blobs/sha256/HEX            every manifest and config first, then the layers; each blob once
 // Tar entries are deterministic: ustar/pax headers with mtime 0, uid/gid 0, empty owner names,
 // mode 0644, sorted within each group, so the same inputs give a byte-identical archive.
@@ -41,6 +42,9 @@ struct BundleImage {
   std::string media_type;
   std::vector<std::string> platforms;  // of an index's children; empty for one image
   int64_t size = 0;                    // manifests plus blobs
+  // The source's index digest when a platform filter (BundleManifest::platform_filter) rewrote the
+  // index: `digest` is then the filtered index's, as `ferry mirror --platform` pushes it. Else empty.
+  std::string source_digest;
 };
 
 struct BundleFile {
@@ -57,6 +61,9 @@ struct BundleManifest {
   std::string profile_json;   // the profile with every sha256 filled in (ReleaseProfile::ToJson), or empty
   std::vector<BundleImage> images;  // sorted by source
   std::vector<BundleFile> files;    // in install order, then samples
+  // `bundle save --platform`: only these platforms of multi-arch images ("linux/amd64"); empty =
+  // every platform, every digest as at the source.
+  std::vector<std::string> platform_filter;
 
   std::string Serialize() const;  // stable key order, two-space indent
   // Validates everything a reader relies on; a format version from the future is kUnsupported

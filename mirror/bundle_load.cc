@@ -1,18 +1,26 @@
 #include "mirror/bundle_load.h"
 
+#include <algorithm>
 #include <cstring>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 
 #include "common/log.h"
 #include "common/sha256.h"
+#include "common/task_pool.h"
 #include "mirror/bundle_contents.h"
+#include "mirror/bundle_placement.h"
+#include "mirror/bundle_stream.h"
 
 namespace ferry {
 namespace {
 
 constexpr int64_t kSmallBlob = 4 << 20;
-constexpr int64_t kMaxPending = 32 << 20;  // other small blobs kept while their manifest is unknown
+constexpr int64_t kMaxPending = 16 << 20;   // other small blobs kept while their manifest is unknown
+constexpr int64_t kStreamBudget = 16 << 20; // bytes read from the archive and not yet sent, all uploads
+constexpr size_t kChunk = 256 << 10;
 constexpr int kMaxPasses = 4;
 
 struct PlannedImage {
@@ -21,10 +29,14 @@ struct PlannedImage {
   bool expanded = false;  // its blobs are in needs_
 };
 
+// One blob and the target repositories that need it. Changed on the reader thread only: placement
+// jobs work on copies and their results are applied by Harvest().
 struct BlobNeed {
   Descriptor blob;
   std::set<std::string> repos, placed;
-  std::string image;  // the first image that needs it, for messages
+  std::string image;     // the first image that needs it, for messages
+  bool checked = false;  // a job has looked for it (HEAD) in its repositories
+  bool busy = false;     // a placement job for it is queued or running
   bool Done() const { return placed.size() == repos.size(); }
 };
 
@@ -35,22 +47,18 @@ bool IsHex64(const std::string& s) {
 class BundleLoad {
  public:
   BundleLoad(BundleReader& reader, RegistryClient& target, const BundleLoadOptions& options)
-      : reader_(reader), target_(target), options_(options), contents_(reader.where()) {}
+      : reader_(reader),
+        target_(target),
+        options_(options),
+        contents_(reader.where()),
+        budget_(kStreamBudget),
+        pool_(std::max(1, options.jobs)) {}
 
   Result<BundleLoadReport> Run() {
-    size_t left = SIZE_MAX;
-    for (int pass = 1;; ++pass) {
-      report_.passes = pass;
-      FERRY_RETURN_IF_ERROR(Pass(pass));
-      if (pass == 1) FERRY_RETURN_IF_ERROR(AfterFirstPass());
-      for (auto& [digest, need] : needs_) FERRY_RETURN_IF_ERROR(Settle(need, nullptr, nullptr));
-      size_t now = Unplaced();
-      if (now == 0) break;
-      if (now >= left || pass >= kMaxPasses)
-        return Unavailable(where() + ": " + std::to_string(now) + " blobs could not be placed at registry " +
-                           target_.registry() + " after " + std::to_string(pass) + " passes; run the load again");
-      left = now;
-    }
+    Status s = PlaceBlobs();
+    Status jobs = WaitForJobs();  // every stream is closed by now, so every job ends
+    if (!s.ok()) return s;
+    FERRY_RETURN_IF_ERROR(jobs);
     PushManifests();
     return std::move(report_);
   }
@@ -58,10 +66,31 @@ class BundleLoad {
  private:
   const std::string& where() const { return reader_.where(); }
 
+  Status PlaceBlobs() {
+    size_t left = SIZE_MAX;
+    for (int pass = 1;; ++pass) {
+      report_.passes = pass;
+      FERRY_RETURN_IF_ERROR(Pass(pass));
+      if (pass == 1) FERRY_RETURN_IF_ERROR(AfterFirstPass());
+      FERRY_RETURN_IF_ERROR(WaitForJobs());
+      // What a declined mount or a failed upload left out: look again, mount where possible.
+      for (auto& [digest, need] : needs_)
+        if (!need.Done()) Start(need, true, nullptr, nullptr);
+      FERRY_RETURN_IF_ERROR(WaitForJobs());
+      size_t now = Unplaced();
+      if (now == 0) return Status::Ok();
+      if (now >= left || pass >= kMaxPasses)
+        return Unavailable(where() + ": " + std::to_string(now) + " blobs could not be placed at registry " +
+                           target_.registry() + " after " + std::to_string(pass) + " passes; run the load again");
+      left = now;
+    }
+  }
+
   Status Pass(int pass) {
     FERRY_RETURN_IF_ERROR(reader_.Rewind());
     BundleEntry e;
     for (;;) {
+      FERRY_RETURN_IF_ERROR(Harvest());  // an upload that failed for good stops the load early
       Result<bool> more = reader_.Next(&e);
       if (!more.ok()) return more.status();
       if (!*more) return Status::Ok();
@@ -81,7 +110,11 @@ class BundleLoad {
 
   Status OnBlob(const BundleEntry& e, const std::string& digest, int pass) {
     auto need = needs_.find(digest);
-    if (need != needs_.end() && !need->second.Done()) return Place(need->second, e, nullptr);
+    if (need != needs_.end() && !need->second.Done()) {
+      if (need->second.busy) return Status::Ok();  // the same blob twice in an archive
+      FERRY_RETURN_IF_ERROR(CheckSize(need->second, e));
+      return Stream(need->second, e);
+    }
     if (e.size > kSmallBlob || pass > 1) return Status::Ok();
     Result<std::string> bytes = reader_.ReadAll(kSmallBlob);
     if (!bytes.ok()) return bytes.status();
@@ -131,107 +164,140 @@ class BundleLoad {
     return Status::Ok();
   }
 
-  // Records the blobs of images whose manifests are all known; places those already read.
+  // Records the blobs of images whose manifests are all known. Once every image is known: checks
+  // all blobs at the target at once, then places the small ones already read.
   Status Expand() {
     if (!planned_) return Status::Ok();
+    bool all = true;
     for (PlannedImage& image : images_) {
-      if (image.expanded || !contents_.ManifestsOf(image.root.descriptor, nullptr)) continue;
-      image.expanded = true;
-      for (const Descriptor& b : contents_.BlobsOf(image.root.descriptor)) {
-        BlobNeed& need = needs_[b.digest];
-        if (need.repos.empty()) need = {b, {}, {}, image.root.source.String()};
-        need.repos.insert(image.target.repository);
+      if (!image.expanded && contents_.ManifestsOf(image.root.descriptor, nullptr)) {
+        image.expanded = true;
+        for (const Descriptor& b : contents_.BlobsOf(image.root.descriptor)) {
+          BlobNeed& need = needs_[b.digest];
+          if (need.repos.empty()) need = {b, {}, {}, image.root.source.String()};
+          need.repos.insert(image.target.repository);
+        }
       }
+      all = all && image.expanded;
     }
+    if (!all) return Status::Ok();
+    for (auto& [digest, need] : needs_)
+      if (!need.checked && !need.busy && !need.Done()) Start(need, true, nullptr, nullptr);
+    FERRY_RETURN_IF_ERROR(WaitForJobs());
     for (auto it = pending_.begin(); it != pending_.end();) {
       auto need = needs_.find(it->first);
       if (need == needs_.end()) {
         ++it;
         continue;
       }
-      BundleEntry e{std::string(bundle::kBlobsDir) + it->first.substr(7), static_cast<int64_t>(it->second.size()), 0};
-      FERRY_RETURN_IF_ERROR(Place(need->second, e, &it->second));
       pending_bytes_ -= static_cast<int64_t>(it->second.size());
+      if (!need->second.Done() && !need->second.busy) {
+        BundleEntry e{std::string(bundle::kBlobsDir) + it->first.substr(7), static_cast<int64_t>(it->second.size()), 0};
+        FERRY_RETURN_IF_ERROR(CheckSize(need->second, e));
+        Start(need->second, false, std::make_shared<const std::string>(std::move(it->second)), nullptr);
+      }
       it = pending_.erase(it);
     }
     return Status::Ok();
   }
 
-  // Puts `need` into every repository that needs it: skipped when there, else mounted from a
-  // repository that has it, else uploaded from `bytes` or the current entry (when `e` is given).
-  Status Settle(BlobNeed& need, const BundleEntry* e, const std::string* bytes) {
-    for (const std::string& repo : need.repos) {
-      if (need.placed.count(repo)) continue;
-      Result<bool> has = target_.HasBlob(repo, need.blob.digest);
-      if (!has.ok()) return has.status();
-      if (*has) Placed(need, repo, report_.blobs_skipped, report_.bytes_skipped);
-    }
-    for (const std::string& repo : need.repos) {
-      if (need.placed.count(repo)) continue;
-      std::vector<std::string> from(need.placed.begin(), need.placed.end());
-      if (options_.locations)
-        for (const std::string& r : options_.locations->Find(target_.registry(), need.blob.digest)) from.push_back(r);
-      for (const std::string& source : from) {
-        if (source == repo) continue;
-        Result<bool> mounted = target_.MountBlob(repo, need.blob.digest, source);
-        if (!mounted.ok()) return mounted.status();
-        if (*mounted) {
-          Placed(need, repo, report_.blobs_mounted, report_.bytes_mounted);
-          break;
-        }
+  Status CheckSize(const BlobNeed& need, const BundleEntry& e) const {
+    if (e.size == need.blob.size) return Status::Ok();
+    return DataLoss(where() + ": " + e.path + " has " + std::to_string(e.size) + " bytes but image " + need.image +
+                    " says " + std::to_string(need.blob.size) + "; the archive is corrupt");
+  }
+
+  // Hands the current entry's bytes to an upload job as they are read. The last chunk is held back
+  // until the whole blob hashed to its digest, so the upload cannot complete with corrupt bytes.
+  Status Stream(BlobNeed& need, const BundleEntry& e) {
+    auto stream = std::make_shared<BlobStream>(budget_);
+    Start(need, !need.checked, nullptr, stream);
+    Sha256 hash;
+    int64_t got = 0;
+    Status sending;  // the job may stop wanting bytes (the blob turned out to be there)
+    std::string held;
+    for (;;) {
+      std::string chunk(kChunk, '\0');
+      Result<size_t> n = reader_.Read(chunk.data(), chunk.size());
+      if (!n.ok()) {
+        stream->Close(n.status());
+        return n.status();
       }
-      if (need.placed.count(repo) || !e) continue;
-      Status s = Upload(need, repo, *e, bytes);
-      if (s.code() == StatusCode::kUnavailable && !bytes) {
-        Log(LogLevel::kWarning, s.message() + "; blob " + need.blob.digest + " will be read again");
-        return Status::Ok();
-      }
-      FERRY_RETURN_IF_ERROR(s);
-      Placed(need, repo, report_.blobs_uploaded, report_.bytes_uploaded);
-      if (!bytes) e = nullptr;  // the stream is spent; the others mount from here
+      if (*n == 0) break;
+      chunk.resize(*n);
+      hash.Update(chunk);
+      got += static_cast<int64_t>(*n);
+      if (sending.ok() && !held.empty()) sending = stream->Write(std::move(held));
+      held = std::move(chunk);
     }
+    std::string actual = hash.Digest();
+    if (got != need.blob.size || actual != need.blob.digest) {
+      Status corrupt = DataLoss(where() + ": " + e.path + ": bytes hash to " + actual + " (" + std::to_string(got) +
+                                " bytes); the archive is corrupt, nothing was committed for this blob");
+      stream->Close(corrupt);
+      return corrupt;
+    }
+    if (sending.ok() && !held.empty()) sending = stream->Write(std::move(held));
+    stream->Close(Status::Ok());
     return Status::Ok();
   }
 
-  Status Place(BlobNeed& need, const BundleEntry& e, const std::string* bytes) {
-    if (e.size != need.blob.size)
-      return DataLoss(where() + ": " + e.path + " has " + std::to_string(e.size) + " bytes but image " + need.image +
-                      " says " + std::to_string(need.blob.size) + "; the archive is corrupt");
-    return Settle(need, &e, bytes);
+  // Queues a placement job for `need` (see bundle_placement.h).
+  void Start(BlobNeed& need, bool check, std::shared_ptr<const std::string> bytes, std::shared_ptr<BlobStream> stream) {
+    auto job = std::make_shared<PlacementJob>();
+    job->blob = need.blob;
+    job->image = need.image;
+    for (const std::string& repo : need.repos)
+      if (!need.placed.count(repo)) job->repos.push_back(repo);
+    job->mount_from.assign(need.placed.begin(), need.placed.end());
+    if (options_.locations)
+      for (const std::string& r : options_.locations->Find(target_.registry(), need.blob.digest))
+        job->mount_from.push_back(r);
+    job->check = check;
+    job->bytes = std::move(bytes);
+    job->stream = std::move(stream);
+    need.busy = true;
+    need.checked = need.checked || check;
+    pool_.Post([this, job] {
+      RunPlacement(target_, *job);
+      std::lock_guard<std::mutex> lock(finished_mutex_);
+      finished_.push_back(job);
+    });
   }
 
-  Status Upload(const BlobNeed& need, const std::string& repo, const BundleEntry& e, const std::string* bytes) {
-    Sha256 hash;
-    int64_t sent = 0;
-    Status read_error;
-    auto read = [&](char* buffer, size_t size) -> Result<size_t> {
-      size_t n = 0;
-      if (bytes) {
-        n = std::min(size, bytes->size() - static_cast<size_t>(sent));
-        std::memcpy(buffer, bytes->data() + sent, n);
-      } else {
-        Result<size_t> r = reader_.Read(buffer, size);
-        if (!r.ok()) return read_error = r.status();
-        n = *r;
+  // Applies the results of the jobs that ended. The first failure that trying again cannot fix is
+  // returned; a transient one leaves the blob for the next pass.
+  Status Harvest() {
+    std::vector<std::shared_ptr<PlacementJob>> jobs;
+    {
+      std::lock_guard<std::mutex> lock(finished_mutex_);
+      jobs.swap(finished_);
+    }
+    for (const auto& job : jobs) {
+      BlobNeed& need = needs_[job->blob.digest];
+      need.busy = false;
+      for (const auto& [repo, how] : job->placed) {
+        if (how == Placement::kSkipped) Placed(need, repo, report_.blobs_skipped, report_.bytes_skipped);
+        if (how == Placement::kMounted) Placed(need, repo, report_.blobs_mounted, report_.bytes_mounted);
+        if (how == Placement::kUploaded) Placed(need, repo, report_.blobs_uploaded, report_.bytes_uploaded);
       }
-      hash.Update(std::string_view(buffer, n));
-      sent += static_cast<int64_t>(n);
-      return n;
-    };
-    auto verify = [&]() -> Status {
-      std::string actual = hash.Digest();
-      if (sent != need.blob.size || actual != need.blob.digest)
-        return DataLoss(where() + ": " + e.path + ": bytes hash to " + actual + " (" + std::to_string(sent) +
-                        " bytes); the archive is corrupt, nothing was committed for this blob");
-      return Status::Ok();
-    };
-    Log(LogLevel::kInfo, "uploading " + need.blob.digest + " (" + std::to_string(need.blob.size) + " bytes) to " + repo);
-    Status s = target_.WriteBlob(repo, need.blob, read, verify);
-    return read_error.ok() ? s : read_error;
+      if (job->status.ok()) continue;
+      if (job->status.code() == StatusCode::kUnavailable) {
+        Log(LogLevel::kWarning, job->status.message() + "; blob " + job->blob.digest + " will be read again");
+      } else if (failure_.ok()) {
+        failure_ = job->status.code() == StatusCode::kDataLoss ? job->status : job->status.WithContext("image " + job->image);
+      }
+    }
+    return failure_;
+  }
+
+  Status WaitForJobs() {
+    pool_.Wait();
+    return Harvest();
   }
 
   void Placed(BlobNeed& need, const std::string& repo, int& count, int64_t& bytes) {
-    need.placed.insert(repo);
+    if (!need.placed.insert(repo).second) return;
     ++count;
     bytes += need.blob.size;
     if (options_.locations) options_.locations->Record(target_.registry(), repo, need.blob.digest);
@@ -244,14 +310,20 @@ class BundleLoad {
   }
 
   void PushManifests() {
-    for (const PlannedImage& image : images_) {
-      LoadedImage out{image.root.source, image.target, "", contents_.PlatformsOf(image.root.descriptor),
-                      contents_.SizeOf(image.root.descriptor)};
-      out.status = Push(image, &out);
-      report_.images.push_back(std::move(out));
+    report_.images.resize(images_.size());
+    for (size_t i = 0; i < images_.size(); ++i) {
+      pool_.Post([this, i] {
+        const PlannedImage& image = images_[i];
+        LoadedImage& out = report_.images[i];
+        out = {image.root.source, image.target, "", contents_.PlatformsOf(image.root.descriptor),
+               contents_.SizeOf(image.root.descriptor)};
+        out.status = Push(image, &out);
+      });
     }
+    pool_.Wait();
   }
 
+  // Runs on a worker thread: reads contents_ (not changed any more) and talks to the target.
   Status Push(const PlannedImage& image, LoadedImage* out) {
     const std::string& repo = image.target.repository;
     const std::string& digest = image.root.descriptor.digest;
@@ -287,6 +359,11 @@ class BundleLoad {
   std::map<std::string, std::string> pending_;  // small blobs read before anything needed them
   int64_t pending_bytes_ = 0;
   BundleLoadReport report_;
+  Status failure_;  // the first placement failure that is not transient
+  ByteBudget budget_;
+  std::mutex finished_mutex_;
+  std::vector<std::shared_ptr<PlacementJob>> finished_;
+  TaskPool pool_;  // last: destroyed (joined) first, while everything its jobs use still exists
 };
 
 }  // namespace

@@ -2,15 +2,20 @@
 // registry, named exactly as `ferry mirror` names them, straight from the archive: no extraction.
 //
 // Passes over the archive. In a ferry bundle index.json, bundle.json and the manifests come before
-// the layers, so one pass does it: each blob is placed as its bytes go by. Blobs the target already
-// has (HEAD) are skipped; a blob several target repositories need is uploaded once and mounted into
-// the others. Uploads are hashed on the way and cancelled before commit when the bytes do not match
-// the digest. Another tool's archive may put blobs before index.json: the first pass then keeps only
-// the manifests (and up to 32 MiB of other small blobs) and a second pass streams what is left;
-// a blob that a failed mount or a transient upload error left out is also read again then.
-// Manifests are pushed only after the whole archive was read and every blob is in place, children
-// before their index, and read back. So a truncated or corrupt archive tags nothing, and running the
-// same load again after an interruption finishes the job (blobs already there are skipped).
+// the layers, so one pass does it. Once every image's manifests are known, which blobs the target
+// already has is checked for all of them at once (HEAD, `jobs` at a time); those are skipped, and a
+// blob several target repositories need is uploaded once and mounted into the others. Then each
+// blob is placed as its bytes go by: the reader hands them to an upload running on a worker thread
+// (POST, then one PUT with the bytes and the digest) and goes on to the next entry, so up to `jobs`
+// blobs are sent at once; all of them together buffer at most 32 MiB, so memory does not grow with
+// blob size. The reader hashes every blob and withholds its last bytes until they match the
+// digest, so a corrupt blob is never committed. Another tool's archive may put blobs before
+// index.json: the first pass then keeps only the manifests (and up to 32 MiB of other small blobs)
+// and a second pass streams what is left; a blob that a failed mount or a transient upload error
+// left out is also read again then. Manifests are pushed only after the whole archive was read and
+// every blob is in place, `jobs` images at once, children before their index, and read back. So a
+// truncated or corrupt archive tags nothing, and running the same load again after an interruption
+// finishes the job (blobs already there are skipped).
 #pragma once
 
 #include <cstdint>
@@ -29,6 +34,7 @@ struct BundleLoadOptions {
   TargetPrefix to;
   NamingOptions naming;
   BlobLocations* locations = nullptr;  // mount hints from earlier runs; may be null
+  int jobs = 4;                        // requests to the target at once (blob checks, uploads, manifests)
 };
 
 struct LoadedImage {

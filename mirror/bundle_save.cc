@@ -22,6 +22,7 @@ struct ResolvedImage {
   const BundleSaveImage* image = nullptr;
   RegistryClient* client = nullptr;
   ImageTree tree;
+  std::string source_digest;  // the index before a platform filter rewrote it
   Status status;
 };
 
@@ -41,6 +42,10 @@ struct FileEntry {
 };
 
 Result<BundleFile> DescribeFile(const BundleSaveFile& file) {
+  std::string dir = file.sample ? bundle::kSamplesDir : bundle::kManifestsDir;
+  if (file.text)
+    return BundleFile{file.name, dir + file.name, Sha256Digest(*file.text).substr(7),
+                      static_cast<int64_t>(file.text->size())};
   std::ifstream in(file.path, std::ios::binary);
   if (!in) return IoError("cannot read " + file.path + ": " + std::strerror(errno));
   Sha256 hash;
@@ -52,7 +57,6 @@ Result<BundleFile> DescribeFile(const BundleSaveFile& file) {
     size += in.gcount();
   }
   if (in.bad()) return IoError("cannot read " + file.path);
-  std::string dir = file.sample ? bundle::kSamplesDir : bundle::kManifestsDir;
   return BundleFile{file.name, dir + file.name, hash.Digest().substr(7), size};
 }
 
@@ -106,10 +110,19 @@ std::vector<ResolvedImage> ResolveAll(const BundleSaveRequest& request, Registry
       Result<RegistryClient*> client = registries.For(fetch, false);
       if (!client.ok()) return void(r.status = client.status());
       r.client = *client;
-      Result<ImageTree> tree =
-          ResolveImageTree(*r.client, fetch.repository, fetch.ManifestIdentifier(), {}, r.image->source.String());
+      Result<ImageTree> tree = ResolveImageTree(*r.client, fetch.repository, fetch.ManifestIdentifier(),
+                                                request.platforms, r.image->source.String());
       if (!tree.ok()) return void(r.status = tree.status());
       r.tree = std::move(*tree);
+      if (!request.platforms.empty() && r.tree.top().kind == ManifestKind::kIndex) {
+        // The filtered index is not the source's: record which one it was made from.
+        r.source_digest = fetch.digest;
+        if (r.source_digest.empty()) {
+          Result<std::optional<std::string>> head = r.client->HeadManifest(fetch.repository, fetch.tag);
+          if (!head.ok()) return void(r.status = head.status().WithContext(r.image->source.String()));
+          r.source_digest = head->value_or("");
+        }
+      }
       if (observer)
         observer->OnResolved({r.image->source.String(), r.tree.top().digest, r.tree.top().media_type,
                               r.tree.platforms, r.tree.size});
@@ -144,6 +157,7 @@ Result<BundleSaveReport> SaveBundle(const BundleSaveRequest& request, const std:
   manifest.ferry_version = request.ferry_version;
   manifest.profile = request.profile;
   manifest.profile_json = request.profile_json;
+  manifest.platform_filter = request.platforms;
 
   std::vector<FileEntry> files;
   std::map<std::string, const BundleSaveFile*> by_path;
@@ -182,7 +196,8 @@ Result<BundleSaveReport> SaveBundle(const BundleSaveRequest& request, const std:
     }
     const Manifest& top = r.tree.top();
     tops.push_back({what, {top.media_type, top.digest, static_cast<int64_t>(top.bytes.size()), ""}});
-    manifest.images.push_back({what, r.tree.top().digest, r.tree.top().media_type, r.tree.platforms, r.tree.size});
+    manifest.images.push_back(
+        {what, r.tree.top().digest, r.tree.top().media_type, r.tree.platforms, r.tree.size, r.source_digest});
   }
   std::sort(manifest.images.begin(), manifest.images.end(),
             [](const BundleImage& a, const BundleImage& b) { return a.source < b.source; });
@@ -200,7 +215,8 @@ Result<BundleSaveReport> SaveBundle(const BundleSaveRequest& request, const std:
     return std::pair(a.file->sample, a.record.path) < std::pair(b.file->sample, b.record.path);
   });
   for (const FileEntry& f : files) {
-    Status s = w.AddStream(f.record.path, f.record.size, f.record.sha256, FileProducer(f.file->path));
+    Status s = f.file->text ? w.AddFile(f.record.path, *f.file->text)
+                            : w.AddStream(f.record.path, f.record.size, f.record.sha256, FileProducer(f.file->path));
     if (s.code() == StatusCode::kDataLoss) return s.WithContext(f.file->path + " changed while it was saved");
     FERRY_RETURN_IF_ERROR(s);
   }

@@ -13,7 +13,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mirror/bundle_format.h"
@@ -31,8 +33,9 @@ struct BundleSaveImage {
 
 struct BundleSaveFile {
   std::string name;  // in the archive: ferry/manifests/NAME (or ferry/samples/NAME); may hold '/'
-  std::string path;  // on disk
+  std::string path;  // on disk; or, for `text`, how messages name it
   bool sample = false;
+  std::optional<std::string_view> text;  // the bytes, when built into ferry (samples); outlives the save
 };
 
 struct BundleSaveRequest {
@@ -42,6 +45,10 @@ struct BundleSaveRequest {
   std::string profile;       // the profile's name, or empty
   std::string profile_json;  // the profile with every sum filled in, or empty
   int jobs = 8;              // images resolved at once
+  // Only these platforms ("os/arch[/variant]") of multi-arch images, as `ferry mirror --platform`:
+  // each index is rewritten to list only them, so it gets a new digest (recorded in bundle.json,
+  // with the source's as sourceDigest). Empty = every platform, every digest as at the source.
+  std::vector<std::string> platforms;
 };
 
 struct BundleSaveReport {

@@ -99,12 +99,16 @@ Result<BundleSummary> Summarize(const BundleContents& contents, const std::strin
     s.ferry_version = b->ferry_version;
     s.profile = b->profile;
     s.files = b->files;
+    s.platform_filter = b->platform_filter;
   }
   std::set<std::string> blobs;
   for (const BundleRoot& r : *roots) {
     const Manifest* top = contents.Find(r.descriptor.digest);
     s.images.push_back({r.source.String(), r.descriptor.digest, top ? top->media_type : r.descriptor.media_type,
-                        contents.PlatformsOf(r.descriptor), contents.SizeOf(r.descriptor)});
+                        contents.PlatformsOf(r.descriptor), contents.SizeOf(r.descriptor), ""});
+    if (const auto& b = contents.bundle())
+      for (const BundleImage& i : b->images)
+        if (i.source == s.images.back().source) s.images.back().source_digest = i.source_digest;
     std::vector<const Manifest*> manifests;
     if (!contents.ManifestsOf(r.descriptor, &manifests)) continue;
     for (const Manifest* m : manifests)

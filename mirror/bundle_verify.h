@@ -22,6 +22,7 @@ struct BundleSummary {
   bool ferry_bundle = false;  // has ferry/bundle.json
   int format_version = 0;
   std::string ferry_version, profile;
+  std::vector<std::string> platform_filter;  // bundle.json's platformFilter (bundle save --platform)
   std::vector<BundleImage> images;  // in index order; platforms and sizes computed from the manifests
   std::vector<BundleFile> files;    // release files and samples (ferry bundles only)
   int blobs = 0;                    // distinct configs and layers

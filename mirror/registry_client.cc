@@ -391,4 +391,23 @@ Status RegistryClient::WriteBlob(const std::string& repository, const Descriptor
   return Status::Ok();
 }
 
+Status RegistryClient::PutBlob(const std::string& repository, const Descriptor& blob, const BodyReader& reader) {
+  std::vector<std::string> scopes = {RepoScope(repository)};
+  Result<HttpResponse> start =
+      Execute(HttpRequest{.method = "POST", .url = "/v2/" + repository + "/blobs/uploads/"}, scopes, repository);
+  if (!start.ok()) return start.status();
+  if (start->status != 202) return ErrorFor(*start, repository, "starting upload of " + blob.digest);
+  std::string location = ResolveLocation(start->Header("location"));
+  std::string commit = location + (location.find('?') == std::string::npos ? "?" : "&") + "digest=" +
+                       UrlEncode(blob.digest);
+  HttpRequest put{.method = "PUT", .url = commit, .headers = {"Content-Type: application/octet-stream"},
+                  .body_reader = reader, .body_size = static_cast<uint64_t>(blob.size)};
+  Result<HttpResponse> done = Execute(put, scopes, repository);
+  if (done.ok() && (done->status == 201 || done->status == 204)) return Status::Ok();
+  // The upload stays open on the registry until it expires; close it now.
+  (void)Execute(HttpRequest{.method = "DELETE", .url = location}, scopes, repository);
+  if (!done.ok()) return done.status();
+  return ErrorFor(*done, repository, "uploading blob " + blob.digest);
+}
+
 }  // namespace ferry

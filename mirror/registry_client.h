@@ -53,6 +53,10 @@ class RegistryClient {
   // upload is committed: a non-OK Status cancels the upload, so no manifest can reference the blob.
   Status WriteBlob(const std::string& repository, const Descriptor& blob, const BodyReader& reader,
                    const std::function<Status()>& verify);
+  // Uploads `blob.size` bytes from `reader` in two requests: POST opens the upload, one PUT carries
+  // the bytes and commits them under `blob.digest` (the registry checks the digest). An error from
+  // `reader`, or fewer bytes than `blob.size`, aborts the PUT, so nothing is committed.
+  Status PutBlob(const std::string& repository, const Descriptor& blob, const BodyReader& reader);
 
  private:
   Status EnsurePinged();

@@ -127,6 +127,26 @@ class TestBundleLoad(BundleTestCase):
         self.assertEqual(code, 0, out)
 
 
+class TestLoadRequests(BundleTestCase):
+    def test_each_blob_is_checked_once_per_repository_and_uploaded_in_two_requests(self):
+        r = self.load(self.write("knative.tar"), "--output", "json")
+        self.assertEqual(r.code, 0, str(r))
+        self.assert_loaded()
+        requests = self.target.requests()
+        blobs = blob_count(self.release)
+        # Monolithic uploads: POST opens the upload, one PUT carries the bytes and the digest.
+        self.assertEqual(self.uploads(), blobs)
+        self.assertEqual(sum(1 for m, u, _ in requests if m == "PUT" and "/blobs/uploads/" in u), blobs)
+        self.assertEqual(sum(1 for m, _, _ in requests if m == "PATCH"), 0)
+        # One HEAD per blob and repository that needs it, none repeated (every image its own repository).
+        heads = [u for m, u, _ in requests if m == "HEAD" and "/blobs/" in u]
+        pairs = sum(len({b.digest for b in artifact.blobs()}) for _, artifact in self.release)
+        self.assertEqual(len(heads), pairs)
+        self.assertEqual(len(set(heads)), len(heads))
+        summary = r.json()
+        self.assertEqual(summary["blobs"]["uploaded"] + summary["blobs"]["mounted"], pairs)
+
+
 class TestForeignArchives(BundleTestCase):
     def test_skopeo_oci_archive_and_layout_directory_load(self):
         source = self.use(Registry())
@@ -189,6 +209,30 @@ class TestInspectAndVerify(BundleTestCase):
         self.assertEqual(paths, {f"blobs/sha256/{layer.digest[7:]}", "ferry/manifests/serving-core.yaml"})
 
 
+class TestBundleLoadMemory(BundleTestCase):
+    def test_a_160_mib_layer_is_loaded_in_constant_memory(self):
+        source = self.use(Registry())
+        size = 160 << 20
+        image = images.push_large_image(source, "big/app", "v1", size, seed="bundle-load-memory")
+        listing = self.ferry.path("images.txt")
+        with open(listing, "w") as f:
+            f.write(f"{source.host}/big/app:v1\n")
+        path = self.ferry.path("big.tar")
+        r = self.ferry.run("bundle", "save", "--images", listing, "-o", path)
+        self.assertEqual(r.code, 0, str(r))
+        r = self.ferry.run("bundle", "load", path, "--to", f"{self.target.host}/mirror", "--naming", "flatten",
+                           "--lock", self.lock, "--output", "json", measure=True)
+        self.assertEqual(r.code, 0, str(r))
+        self.assertEqual(r.json()["bytes"]["uploaded"], size + len(image.config.data))
+        self.assertIsNotNone(r.max_rss_kb, "could not read the peak RSS")
+        self.assertLess(r.max_rss_kb, 64 * 1000, f"ferry peaked at {r.max_rss_kb} kB loading a {size >> 20} MiB layer")
+        with open(self.lock) as f:
+            entry = json.load(f)["images"][0]
+        self.assertEqual(entry["digest"], image.digest)
+        repo, tag = entry["target"].split("@")[0].split("/", 1)[1].rsplit(":", 1)
+        self.assertEqual(self.target.manifest_digest(repo, tag), image.digest)
+
+
 class TestRefusedArchives(BundleTestCase):
     def test_damaged_or_unsafe_archives_are_refused_and_nothing_is_tagged(self):
         def with_entry(entry):
@@ -228,6 +272,9 @@ class TestRefusedArchives(BundleTestCase):
                 self.assertEqual(r.code, 1, str(r))
                 self.assertIn(message, r.err)
                 self.assertEqual(self.manifest_puts(), 0, name)
+        corrupt_layer = self.release[1][1].layers[-1].digest[7:]
+        self.assertFalse(any(m == "PUT" and s in (201, 204) and corrupt_layer in u
+                             for m, u, s in self.target.requests()), "the corrupt blob was committed")
 
 
 if __name__ == "__main__":

@@ -173,6 +173,123 @@ class TestBundleContents(BundleTestCase):
         self.assertEqual([i["source"] for i in bundle["images"]], [self.release[0].source])
 
 
+class TestBundlePlatforms(BundleTestCase):
+    def test_platform_keeps_only_those_platforms_and_records_the_rewritten_index(self):
+        path, r = self.save_images("amd64.tar", "--platform", "linux/amd64", "--output", "json")
+        content = {m.name: data for m, data in tar_members(path)}
+        bundle = json.loads(content["ferry/bundle.json"])
+        self.assertEqual(bundle["platformFilter"], ["linux/amd64"])
+        by_source = {i["source"]: i for i in bundle["images"]}
+        indexes = [i for i in self.release if hasattr(i.artifact, "children")]
+        self.assertEqual(len(indexes), 2)
+        for image in indexes:
+            entry = by_source[image.source]
+            # As `ferry mirror --platform`: a new index listing only amd64, so a new digest; the
+            # source's is kept beside it.
+            self.assertEqual(entry["platforms"], ["linux/amd64"])
+            self.assertEqual(entry["sourceDigest"], image.artifact.digest)
+            self.assertNotEqual(entry["digest"], image.artifact.digest)
+            index = json.loads(content["blobs/sha256/" + entry["digest"][7:]])
+            self.assertEqual([m["platform"]["architecture"] for m in index["manifests"]], ["amd64"])
+            amd64, arm64 = image.artifact.children
+            self.assertIn("blobs/sha256/" + amd64.digest[7:], content)
+            self.assertNotIn("blobs/sha256/" + arm64.digest[7:], content)
+            for blob in arm64.layers:
+                if blob.digest not in {b.digest for b in amd64.layers}:
+                    self.assertNotIn("blobs/sha256/" + blob.digest[7:], content)
+        for image in self.release:
+            if not hasattr(image.artifact, "children"):
+                self.assertEqual(by_source[image.source]["digest"], image.artifact.digest)
+                self.assertNotIn("sourceDigest", by_source[image.source])
+
+        inspect = self.ferry.run("bundle", "inspect", path)
+        self.assertEqual(inspect.code, 0, str(inspect))
+        self.assertIn("platforms: only linux/amd64", inspect.out)
+        self.assertIn("filtered from " + indexes[0].artifact.digest, inspect.out)
+        self.assertEqual(self.ferry.run("bundle", "verify", path).code, 0)
+
+        # Loaded, the lock names the rewritten index, which the target then serves.
+        target = self.use(Registry())
+        lock = self.ferry.path("images.lock")
+        r = self.ferry.run("bundle", "load", path, "--to", f"{target.host}/m", "--naming", "flatten", "--lock", lock)
+        self.assertEqual(r.code, 0, str(r))
+        with open(lock) as f:
+            entries = {e["source"]: e for e in json.load(f)["images"]}
+        for image in indexes:
+            entry = entries[image.source]
+            self.assertEqual(entry["digest"], by_source[image.source]["digest"])
+            self.assertEqual(entry["platforms"], ["linux/amd64"])
+            repo, tag = entry["target"].split("@")[0].split("/", 1)[1].rsplit(":", 1)
+            self.assertEqual(target.manifest_digest(repo, tag), entry["digest"])
+
+    def test_a_platform_no_index_offers_is_an_error_naming_what_it_has(self):
+        path, r = self.save("none.tar", "--images", self.images_file, "--platform", "windows/amd64")
+        self.assertEqual(r.code, 1, str(r))
+        self.assertIn("linux/arm64", r.err)
+        self.assertFalse(os.path.exists(path))
+
+
+class TestBundleSamples(BundleTestCase):
+    ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    SAMPLE_IMAGES = {"helloworld": "gcr.io/knative-samples/helloworld-go",
+                     "autoscale": "gcr.io/knative-samples/autoscale-go:0.1"}
+
+    def profile(self, api_version, samples="[helloworld, autoscale]"):
+        files = self.tmp.sub("files-" + api_version.rsplit("/", 1)[1], mkdir=True)
+        body = ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n"
+                f"  - name: c\n    image: {self.release[0].source}\n")
+        with open(os.path.join(files, "core.yaml"), "w") as f:
+            f.write(body)
+        profile = os.path.join(files, "..", f"profile-{api_version.rsplit('/', 1)[1]}.yaml")
+        with open(profile, "w") as f:
+            f.write(f"name: samples-test\nnetworking:\n  layer: kourier\nserviceApiVersion: {api_version}\n"
+                    f"samples: {samples}\nfiles:\n  - name: core.yaml\n    url: https://example.com/core.yaml\n"
+                    f"    sha256: {hashlib.sha256(body.encode()).hexdigest()}\n")
+        return profile, files
+
+    def test_a_profile_carries_its_samples_in_its_service_api_version(self):
+        for api_version, folder in (("serving.knative.dev/v1alpha1", "samples/v1alpha1"),
+                                    ("serving.knative.dev/v1", "samples")):
+            with self.subTest(api_version):
+                profile, files = self.profile(api_version)
+                name = api_version.rsplit("/", 1)[1] + ".tar"
+                path, r = self.save(name, "--profile", profile, "--manifests-dir", files)
+                self.assertEqual(r.code, 0, str(r))
+                content = {m.name: data for m, data in tar_members(path)}
+                bundle = json.loads(content["ferry/bundle.json"])
+                samples = [f for f in bundle["files"] if f["path"].startswith("ferry/samples/")]
+                self.assertEqual([f["name"] for f in samples], ["helloworld.yaml", "autoscale.yaml"])
+                extracted = self.tmp.sub("extracted-" + name, mkdir=True)
+                for f in samples:
+                    with open(os.path.join(self.ROOT, folder, f["name"]), "rb") as src:
+                        original = src.read()
+                    self.assertEqual(content[f["path"]], original, f["path"])  # byte-identical
+                    self.assertEqual(f["sha256"], hashlib.sha256(original).hexdigest())
+                    self.assertIn(f"apiVersion: {api_version}\n".encode(), original)
+                    with open(os.path.join(extracted, f["name"]), "wb") as out:
+                        out.write(content[f["path"]])
+                # Only the Services: their images are not in the bundle.
+                self.assertEqual([i["source"] for i in bundle["images"]], [self.release[0].source])
+                for sample, image in self.SAMPLE_IMAGES.items():
+                    found = self.ferry.run("images", "-f", os.path.join(extracted, sample + ".yaml"),
+                                           "--output", "list")
+                    self.assertEqual(found.code, 0, str(found))
+                    self.assertEqual(found.out.split(), [image])
+
+                inspect = self.ferry.run("bundle", "inspect", path)
+                self.assertIn("samples: 2 (the Services only: their images are not in the bundle)", inspect.out)
+                self.assertIn("ferry/samples/helloworld.yaml", inspect.out)
+                self.assertEqual(self.ferry.run("bundle", "verify", path).code, 0)
+
+    def test_a_sample_ferry_does_not_have_is_named(self):
+        profile, files = self.profile("serving.knative.dev/v1", samples="[helloworld, grpc-ping]")
+        path, r = self.save("bad.tar", "--profile", profile, "--manifests-dir", files)
+        self.assertEqual(r.code, 1, str(r))
+        self.assertIn('sample "grpc-ping"', r.err)
+        self.assertIn("helloworld", r.err)
+        self.assertFalse(os.path.exists(path))
+
+
 class TestBundleInterop(BundleTestCase):
     def test_skopeo_reads_the_archive_by_the_source_reference_and_pushes_it_digest_exact(self):
         path, _ = self.save_images("knative.tar")
