@@ -42,5 +42,6 @@ Command AddBundleSaveCommand(CLI::App& root);
 Command AddBundleLoadCommand(CLI::App& root);  // and inspect, verify: cli/bundle_load_command.cc
 Command AddBundleInspectCommand(CLI::App& root);
 Command AddBundleVerifyCommand(CLI::App& root);
+Command AddClusterInfoCommand(CLI::App& root);  // `cluster info`: cli/cluster_command.cc
 
 }  // namespace ferry::cli

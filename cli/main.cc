@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
 
   std::vector<Command> commands = {AddCopyCommand(root),   AddMirrorCommand(root),  AddImagesCommand(root),
                                    AddRewriteCommand(root), AddManifestsCommand(root),
-                                   AddBundleSaveCommand(root), AddBundleLoadCommand(root), AddBundleInspectCommand(root), AddBundleVerifyCommand(root)};
+                                   AddBundleSaveCommand(root), AddBundleLoadCommand(root), AddBundleInspectCommand(root), AddBundleVerifyCommand(root),
+                                   AddClusterInfoCommand(root)};
   try {
     root.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

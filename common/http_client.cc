@@ -84,6 +84,43 @@ size_t OnRead(char* buffer, size_t size, size_t count, void* user) {
   return n;
 }
 
+// Aborts a transfer the caller cancelled; libcurl calls this about once a second, even when idle.
+int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* t = static_cast<Transfer*>(user);
+  if (t->request->cancelled && t->request->cancelled()) {
+    t->callback_status = Unavailable("request to " + UrlHost(t->request->url) + " cancelled");
+    return 1;
+  }
+  return 0;
+}
+
+void SetBlob(CURL* curl, CURLoption option, const std::string& pem) {
+  curl_blob blob{.data = const_cast<char*>(pem.data()), .len = pem.size(), .flags = CURL_BLOB_COPY};
+  curl_easy_setopt(curl, option, &blob);
+}
+
+// "host:port" or "[v6]:port" split into host and port; `default_port` when the port is absent.
+std::pair<std::string, std::string> SplitHostPort(const std::string& host_port, const std::string& default_port) {
+  size_t colon = host_port.rfind(':');
+  size_t bracket = host_port.rfind(']');
+  if (colon == std::string::npos || (bracket != std::string::npos && colon < bracket))
+    return {host_port, default_port};
+  return {host_port.substr(0, colon), host_port.substr(colon + 1)};
+}
+
+// For a TLS server name that differs from the URL's host: the URL carries the name (so libcurl
+// verifies the certificate against it and sends it as SNI) and CONNECT_TO points at the real host.
+// Returns the rewritten URL and the CONNECT_TO entry.
+std::pair<std::string, std::string> RouteByServerName(const std::string& url, const std::string& server_name) {
+  size_t scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) return {url, ""};
+  std::string scheme = url.substr(0, scheme_end);
+  std::string host_port = UrlHost(url);
+  std::string rest = url.substr(scheme_end + 3 + host_port.size());
+  auto [host, port] = SplitHostPort(host_port, scheme == "https" ? "443" : "80");
+  return {scheme + "://" + server_name + ":" + port + rest, server_name + ":" + port + ":" + host + ":" + port};
+}
+
 Status TransportError(CURLcode code, const char* detail, const std::string& url) {
   std::string host = UrlHost(url);
   std::string why = detail && *detail ? detail : curl_easy_strerror(code);
@@ -181,20 +218,56 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request) {
   Transfer transfer{.request = &request, .response = &response, .curl = curl};
   char error[CURL_ERROR_SIZE] = {0};
 
-  curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+  std::string url = request.url;
+  curl_slist* connect_to = nullptr;
+  if (!options_.tls.server_name.empty()) {
+    auto [routed, entry] = RouteByServerName(request.url, options_.tls.server_name);
+    url = routed;
+    if (!entry.empty()) connect_to = curl_slist_append(connect_to, entry.c_str());
+    curl_easy_setopt(curl, CURLOPT_CONNECT_TO, connect_to);
+  }
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_USERAGENT, options_.user_agent.c_str());
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, options_.connect_timeout_seconds);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_bytes);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, options_.low_speed_seconds);
+  if (request.allow_idle) {
+    curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(curl, CURLOPT_TCP_KEEPIDLE, 30L);
+    curl_easy_setopt(curl, CURLOPT_TCP_KEEPINTVL, 15L);
+  } else {
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_bytes);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, options_.low_speed_seconds);
+  }
+  if (request.timeout.count() > 0) curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
+  if (request.cancelled) {
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, OnProgress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &transfer);
+  }
+  if (!options_.proxy_url.empty()) curl_easy_setopt(curl, CURLOPT_PROXY, options_.proxy_url.c_str());
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, request.follow_redirects ? 1L : 0L);
   curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, options_.tls.verify ? 1L : 0L);
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, options_.tls.verify ? 2L : 0L);
-  if (!options_.tls.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options_.tls.ca_file.c_str());
+  if (!options_.tls.ca_pem.empty()) {
+    SetBlob(curl, CURLOPT_CAINFO_BLOB, options_.tls.ca_pem);
+  } else if (!options_.tls.ca_file.empty()) {
+    curl_easy_setopt(curl, CURLOPT_CAINFO, options_.tls.ca_file.c_str());
+  }
+  bool own_cert = !request.client_cert_pem.empty();
+  const std::string& cert = own_cert ? request.client_cert_pem : options_.tls.client_cert_pem;
+  const std::string& key = own_cert ? request.client_key_pem : options_.tls.client_key_pem;
+  if (!cert.empty()) {
+    SetBlob(curl, CURLOPT_SSLCERT_BLOB, cert);
+    curl_easy_setopt(curl, CURLOPT_SSLCERTTYPE, "PEM");
+    if (!key.empty()) {
+      SetBlob(curl, CURLOPT_SSLKEY_BLOB, key);
+      curl_easy_setopt(curl, CURLOPT_SSLKEYTYPE, "PEM");
+    }
+  }
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
@@ -223,7 +296,13 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request) {
 
   CURLcode code = curl_easy_perform(curl);
   curl_slist_free_all(headers);
+  curl_slist_free_all(connect_to);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  if (request.request_sent) {
+    long sent_bytes = 0;
+    curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &sent_bytes);
+    *request.request_sent = sent_bytes > 0;
+  }
   char* effective = nullptr;
   curl_easy_getinfo(curl, CURLINFO_EFFECTIVE_URL, &effective);
   if (effective) response.effective_url = effective;

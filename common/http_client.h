@@ -4,9 +4,11 @@
 // host; any HTTP answer, whatever its code, is a successful HttpResponse. Bodies can be buffered
 // (small: manifests, tokens) or streamed through callbacks (blobs), so memory does not grow with
 // blob size. Thread-safe: concurrent Send() calls each take their own libcurl handle.
-// Proxies follow libcurl's environment rules (HTTPS_PROXY, HTTP_PROXY, NO_PROXY).
+// Proxies follow libcurl's environment rules (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) unless
+// HttpClientOptions::proxy_url names one.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -24,6 +26,12 @@ namespace ferry {
 struct TlsOptions {
   bool verify = true;   // verify the peer's certificate and host name
   std::string ca_file;  // extra CA bundle (PEM); empty = system store
+  std::string ca_pem;   // CA bundle held in memory (PEM); used instead of ca_file when set
+  // Client certificate and key (PEM, in memory); a request's own pair takes precedence.
+  std::string client_cert_pem, client_key_pem;
+  // The name to verify the server's certificate against (and send as SNI) instead of the URL's
+  // host. Requests still connect to the URL's host and port (libcurl CONNECT_TO).
+  std::string server_name;
 };
 
 // Receives response body bytes as they arrive. Return a non-OK Status to abort the transfer.
@@ -41,6 +49,19 @@ struct HttpRequest {
   BodyWriter body_writer;            // streamed response body; otherwise buffered in HttpResponse::body
   size_t max_buffered_body = 16 << 20;  // a larger buffered body fails with kDataLoss
   bool follow_redirects = true;
+  // Client certificate and key for this request only (PEM), e.g. from a Kubernetes exec plugin.
+  std::string client_cert_pem, client_key_pem;
+  // The whole exchange must finish within this time; zero = no limit beyond the stall check.
+  std::chrono::milliseconds timeout{0};
+  // Long-lived streams (Kubernetes watches) may stay silent for minutes: no stall check, TCP
+  // keep-alive instead.
+  bool allow_idle = false;
+  // Polled about once a second while the transfer runs; returning true aborts it with kUnavailable
+  // ("cancelled"). Lets a caller stop a stream that is waiting for data.
+  std::function<bool()> cancelled;
+  // When set, receives whether any of the request reached the server: false means it was never
+  // sent (connection refused, DNS, TLS handshake), so even a non-idempotent request may be retried.
+  bool* request_sent = nullptr;
   // Header values not to echo in logs (e.g. Authorization) are never logged anyway.
 };
 
@@ -61,6 +82,7 @@ struct HttpClientOptions {
   // A transfer slower than this many bytes/s for `low_speed_seconds` is aborted as stalled.
   long low_speed_bytes = 1024;
   long low_speed_seconds = 60;
+  std::string proxy_url;  // explicit proxy ("http://host:port"); empty = libcurl's environment rules
   std::string user_agent = "ferry/" FERRY_VERSION;
 };
 
