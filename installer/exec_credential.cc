@@ -1,142 +1,18 @@
 // The exec credential plugin protocol: spawn, KUBERNETES_EXEC_INFO in, ExecCredential out.
 #include "installer/exec_credential.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <ctime>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <utility>
 #include <vector>
 
 #include "common/base64.h"
-
-extern char** environ;
+#include "common/subprocess.h"
 
 namespace ferry::installer {
 namespace {
 
-constexpr size_t kMaxStdout = 1 << 20;    // an ExecCredential is a few KiB
-constexpr size_t kKeptStderr = 16 << 10;  // the tail is what explains a failure
 constexpr size_t kStderrLinesInError = 5;
-
-// What happened to one run of the plugin.
-struct PluginRun {
-  bool not_found = false;
-  int exit_code = 0;  // meaningful when signal == 0
-  int signal = 0;     // non-zero when the plugin was killed
-  bool stdout_too_long = false;
-  std::string out, err;  // err keeps the last kKeptStderr bytes
-};
-
-// Closes the pipe ends still open when the run ends, however it ends.
-struct Pipes {
-  int out[2] = {-1, -1}, err[2] = {-1, -1};
-  ~Pipes() {
-    for (int fd : {out[0], out[1], err[0], err[1]}) {
-      if (fd >= 0) close(fd);
-    }
-  }
-};
-
-// Our environment with `extra` added; an extra variable replaces ours of the same name.
-std::vector<std::string> PluginEnvironment(
-    const std::vector<std::pair<std::string, std::string>>& extra) {
-  std::set<std::string> replaced;
-  for (const auto& [name, value] : extra) replaced.insert(name);
-  std::vector<std::string> env;
-  for (char** entry = environ; *entry != nullptr; ++entry) {
-    std::string_view text(*entry);
-    if (!replaced.contains(std::string(text.substr(0, text.find('='))))) env.emplace_back(text);
-  }
-  for (const auto& [name, value] : extra) env.push_back(name + "=" + value);
-  return env;
-}
-
-// Reads stdout and stderr until both close. stdout past kMaxStdout is dropped (and flagged);
-// stderr keeps only its tail.
-void Collect(Pipes& pipes, PluginRun& run) {
-  pollfd fds[2] = {{pipes.out[0], POLLIN, 0}, {pipes.err[0], POLLIN, 0}};
-  while (fds[0].fd >= 0 || fds[1].fd >= 0) {
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      return;
-    }
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      char buf[4096];
-      ssize_t n = read(fds[i].fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        fds[i].fd = -1;  // closed by ~Pipes
-        continue;
-      }
-      if (i == 0) {
-        if (run.out.size() + size_t(n) > kMaxStdout) {
-          run.stdout_too_long = true;
-        } else {
-          run.out.append(buf, size_t(n));
-        }
-      } else {
-        run.err.append(buf, size_t(n));
-        if (run.err.size() > kKeptStderr) run.err.erase(0, run.err.size() - kKeptStderr);
-      }
-    }
-  }
-}
-
-// Runs the plugin to completion. A Status only when it could not even be tried.
-Result<PluginRun> Spawn(const ExecConfig& exec, const std::vector<std::string>& env) {
-  Pipes pipes;
-  if (pipe2(pipes.out, O_CLOEXEC) != 0 || pipe2(pipes.err, O_CLOEXEC) != 0) {
-    return Internal(std::string("cannot create pipes: ") + std::strerror(errno));
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  // No terminal and no input: ferry never runs plugins interactively.
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, pipes.out[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, pipes.err[1], 2);
-
-  std::vector<char*> argv, envp;
-  argv.push_back(const_cast<char*>(exec.command.c_str()));
-  for (const std::string& arg : exec.args) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
-  for (const std::string& entry : env) envp.push_back(const_cast<char*>(entry.c_str()));
-  envp.push_back(nullptr);
-
-  pid_t pid = -1;
-  // A name without '/' is looked up on our PATH, like client-go's exec.LookPath.
-  int rc = posix_spawnp(&pid, exec.command.c_str(), &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  PluginRun run;
-  if (rc == ENOENT) {
-    run.not_found = true;
-    return run;
-  }
-  if (rc != 0) return Unauthenticated(std::string("cannot be started: ") + std::strerror(rc));
-  close(pipes.out[1]);
-  pipes.out[1] = -1;
-  close(pipes.err[1]);
-  pipes.err[1] = -1;
-
-  Collect(pipes, run);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFSIGNALED(status)) {
-    run.signal = WTERMSIG(status);
-  } else {
-    run.exit_code = WEXITSTATUS(status);
-  }
-  return run;
-}
 
 // ": last lines of stderr" (up to kStderrLinesInError, each shortened), or "" when it was silent.
 std::string StderrTail(const std::string& err) {
@@ -333,10 +209,14 @@ Result<Credential> ParseExecCredential(std::string_view output, const std::strin
 
 Result<Credential> RunExecPlugin(const ExecConfig& exec, const ClusterConfig& cluster) {
   std::string where = Describe(exec, cluster);
-  std::vector<std::pair<std::string, std::string>> extra = exec.env;
-  extra.emplace_back("KUBERNETES_EXEC_INFO", ExecInfoJson(exec, cluster));
+  std::vector<std::string> extra;
+  for (const auto& [name, value] : exec.env) extra.push_back(name + "=" + value);
+  extra.push_back("KUBERNETES_EXEC_INFO=" + ExecInfoJson(exec, cluster));
+  ProcessSpec spec{.argv = {exec.command}, .env = EnvironmentWith(extra)};
+  spec.argv.insert(spec.argv.end(), exec.args.begin(), exec.args.end());
 
-  Result<PluginRun> run = Spawn(exec, PluginEnvironment(extra));
+  // No terminal and no input: ferry never runs plugins interactively.
+  Result<ProcessRun> run = RunProcess(spec);
   if (!run.ok()) return run.status().WithContext(where);
   if (run->not_found) {
     std::string hint = exec.install_hint.empty() ? "" : "\n" + exec.install_hint;

@@ -1,31 +1,21 @@
 #include "mirror/credentials.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <vector>
 
 #include "common/base64.h"
-
-extern char** environ;
+#include "common/subprocess.h"
 
 namespace ferry {
 namespace {
 
 constexpr std::string_view kDockerHub = "docker.io";
 constexpr std::string_view kDockerHubServerUrl = "https://index.docker.io/v1/";
-constexpr size_t kMaxHelperOutput = 1 << 20;
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -57,97 +47,9 @@ const std::pair<const std::string, T>* FindHost(const std::map<std::string, T>& 
   return nullptr;
 }
 
-struct ProcessOutput {
-  int exit_code = 0;
-  std::string out, err;
-};
-
-class FdCloser {
- public:
-  explicit FdCloser(std::initializer_list<int*> fds) : fds_(fds) {}
-  ~FdCloser() {
-    for (int* fd : fds_) {
-      if (*fd >= 0) close(*fd);
-    }
-  }
-
- private:
-  std::vector<int*> fds_;
-};
-
-void CloseFd(int& fd) {
-  if (fd >= 0) close(fd);
-  fd = -1;
-}
-
-// Runs `program get` found on PATH, writes `input` to its stdin, collects stdout and stderr.
-// stdin is a socket so a helper that exits without reading cannot SIGPIPE us (MSG_NOSIGNAL).
-Result<ProcessOutput> RunHelper(const std::string& program, std::string_view input) {
-  int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
-  FdCloser closer({&in[0], &in[1], &out[0], &out[1], &err[0], &err[1]});
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) != 0 ||
-      pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
-    return Internal(std::string("cannot create pipes: ") + std::strerror(errno));
-  }
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in[1], 0);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
-  std::string get = "get";
-  char* argv[] = {const_cast<char*>(program.c_str()), get.data(), nullptr};
-  pid_t pid = -1;
-  int rc = posix_spawnp(&pid, program.c_str(), &actions, nullptr, argv, environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    if (rc == ENOENT) return Unauthenticated("not installed (not found on PATH)");
-    return Internal(std::string("cannot start: ") + std::strerror(rc));
-  }
-  CloseFd(in[1]);
-  CloseFd(out[1]);
-  CloseFd(err[1]);
-
-  (void)send(in[0], input.data(), input.size(), MSG_NOSIGNAL);
-  CloseFd(in[0]);
-
-  ProcessOutput result;
-  bool too_long = false;
-  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-  std::string* sinks[2] = {&result.out, &result.err};
-  while (fds[0].fd >= 0 || fds[1].fd >= 0) {
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      char buf[4096];
-      ssize_t n = read(fds[i].fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        fds[i].fd = -1;  // closed by FdCloser
-        continue;
-      }
-      if (sinks[i]->size() + size_t(n) > kMaxHelperOutput) {
-        too_long = true;
-      } else {
-        sinks[i]->append(buf, size_t(n));
-      }
-    }
-  }
-
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  if (too_long) return Internal("printed more than 1 MiB");
-  return result;
-}
-
 // The first line of a failing helper's message, for the error; never JSON, which may hold
 // a secret.
-std::string HelperMessage(const ProcessOutput& output) {
+std::string HelperMessage(const ProcessRun& output) {
   std::string text = output.err.empty() ? output.out : output.err;
   size_t start = text.find_first_not_of(" \t\r\n");
   if (start == std::string::npos || text[start] == '{') return "";
@@ -164,8 +66,13 @@ Result<std::optional<Credential>> AskHelper(const std::string& name, const std::
   }
   std::string server_url = host == kDockerHub ? std::string(kDockerHubServerUrl) : host;
 
-  Result<ProcessOutput> run = RunHelper(program, server_url);
+  Result<ProcessRun> run = RunProcess({.argv = {program, "get"}, .input = server_url});
   if (!run.ok()) return Status(run.status().code(), context + ": " + run.status().message());
+  if (run->not_found) return Unauthenticated(context + ": not installed (not found on PATH)");
+  if (run->stdout_too_long) return Internal(context + ": printed more than 1 MiB");
+  if (run->signal != 0) {
+    return Unauthenticated(context + " was killed by signal " + std::to_string(run->signal) + HelperMessage(*run));
+  }
   if (run->exit_code != 0) {
     if (Lower(run->out + run->err).find("credentials not found") != std::string::npos) {
       return std::optional<Credential>();
