@@ -43,5 +43,6 @@ Command AddBundleLoadCommand(CLI::App& root);  // and inspect, verify: cli/bundl
 Command AddBundleInspectCommand(CLI::App& root);
 Command AddBundleVerifyCommand(CLI::App& root);
 Command AddClusterInfoCommand(CLI::App& root);  // `cluster info`: cli/cluster_command.cc
+Command AddSamplesPushCommand(CLI::App& root);  // `samples push`: cli/samples_command.cc
 
 }  // namespace ferry::cli
