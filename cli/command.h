@@ -44,5 +44,7 @@ Command AddBundleInspectCommand(CLI::App& root);
 Command AddBundleVerifyCommand(CLI::App& root);
 Command AddClusterInfoCommand(CLI::App& root);  // `cluster info`: cli/cluster_command.cc
 Command AddSamplesPushCommand(CLI::App& root);  // `samples push`: cli/samples_command.cc
+Command AddInstallCommand(CLI::App& root);      // cli/install_command.cc
+Command AddUninstallCommand(CLI::App& root);    // cli/uninstall_command.cc
 
 }  // namespace ferry::cli

@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
   std::vector<Command> commands = {AddCopyCommand(root),   AddMirrorCommand(root),  AddImagesCommand(root),
                                    AddRewriteCommand(root), AddManifestsCommand(root),
                                    AddBundleSaveCommand(root), AddBundleLoadCommand(root), AddBundleInspectCommand(root), AddBundleVerifyCommand(root),
-                                   AddClusterInfoCommand(root), AddSamplesPushCommand(root)};
+                                   AddClusterInfoCommand(root), AddSamplesPushCommand(root),
+                                   AddInstallCommand(root), AddUninstallCommand(root)};
   try {
     root.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

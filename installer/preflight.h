@@ -1,0 +1,57 @@
+// The checks `ferry install` makes before it touches the cluster, so that an install that cannot
+// succeed fails at once with one line per missing thing instead of half-way through:
+//  - the cluster answers (GET /version);
+//  - the identity may create what the install needs (SelfSubjectAccessReview: a CRD, a
+//    ClusterRole, a Deployment);
+//  - every kind of the release is served, or defined by a CRD of the release (a 0.6 release on a
+//    modern cluster: "extensions/v1beta1 Deployment" is not served; a profile whose networking
+//    layer must already run: its CRDs are missing);
+//  - every image of the rewritten release exists at the mirror (manifest HEAD with the user's
+//    credentials).
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/task_pool.h"
+#include "installer/install_progress.h"
+#include "installer/kube_client.h"
+#include "installer/manifest_objects.h"
+#include "mirror/image_reference.h"
+#include "mirror/registry_client.h"
+
+namespace ferry::installer {
+
+struct PreflightOptions {
+  std::vector<ImageReference> images;  // the rewritten release's images, distinct
+  RegistryOptions registry;            // how to reach the mirror (credentials, TLS)
+  std::string networking_layer;        // "istio", "kourier"
+  bool networking_preinstalled = false;
+  Deadline deadline{};
+};
+
+struct PreflightReport {
+  std::vector<std::string> problems;  // one line each; empty when everything is in place
+  bool ok() const { return problems.empty(); }
+};
+
+// Each "apiVersion Kind" the objects use that is neither in `served` ("apps/v1 Deployment") nor
+// defined by a CRD among the objects, in first-use order, with how many objects use it.
+struct UnservedKind {
+  std::string api_version, kind;
+  int objects = 0;
+};
+std::vector<UnservedKind> UnservedKinds(const std::vector<ManifestObject>& objects, const std::set<std::string>& served);
+
+// The one-line problems for unserved kinds: kinds of groups a preinstalled networking layer
+// provides say that layer is missing; the rest say the cluster does not serve those versions.
+std::vector<std::string> UnservedKindProblems(const std::vector<UnservedKind>& unserved, const std::string& layer,
+                                              bool layer_preinstalled);
+
+// Runs every check (image HEADs concurrently on `pool`). An unreachable cluster stops the other
+// cluster checks; the image checks run regardless.
+PreflightReport RunPreflight(KubeClient& client, TaskPool& pool, const std::vector<ManifestObject>& objects,
+                             const PreflightOptions& options, InstallProgress& progress);
+
+}  // namespace ferry::installer
