@@ -130,4 +130,44 @@ start_registry inside "$INSIDE_PORT"
 run "$FERRY" bundle load "$WORK/knative.tar.zst.000" --to "127.0.0.1:$INSIDE_PORT/knative" --naming flatten \
     --lock "$WORK/inside.lock" | tail -n 3
 
-say "Done. Next steps ferry will take: install on a cluster, self-test with the samples."
+if [ -d "$CORPUS" ]; then
+  KUBE="$WORK/kube"
+  say "Starting a stand-in Kubernetes API server (the emulator from tests/; kubectl works against it)"
+  echo "(CRDs take 1 s to be established, the webhook 3 s to come up: the delays that make naive installs fail)"
+  python3 -m ferrytest.kube serve --dir "$KUBE" --controllers --image-registry "127.0.0.1:$MIRROR_PORT" \
+      --crd-established-delay 1 --workload-ready-delay 1 --workload-delay webhook=3 > "$WORK/kube.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 300); do [ -f "$KUBE/state.json" ] && break; sleep 0.1; done
+  [ -f "$KUBE/state.json" ] || { echo "the emulator did not start; see $WORK/kube.log" >&2; exit 1; }
+  K=(--kubeconfig "$KUBE/kubeconfig" --context admin)
+  run "$FERRY" cluster info "${K[@]}"
+
+  say "Standing in for Knative 1.23's real images at the mirror (small images, one per reference), with their lock"
+  python3 - "$FERRY" "$MIRROR_PORT" "$CORPUS" "$WORK/kourier.lock" <<'PY'
+import sys
+from ferrytest import client, kube_release
+refs = kube_release.release_images(sys.argv[1], "knative-1.23-kourier", sys.argv[3])
+kube_release.mirror_release(client.RegistryClient(f"127.0.0.1:{sys.argv[2]}"), refs, sys.argv[4])
+print(len(refs), "images at the mirror")
+PY
+  INSTALL=(--profile knative-1.23-kourier --manifests-dir "$CORPUS" --lock "$WORK/kourier.lock" --registry-plain-http)
+  say "The install plan: waves by dependency, and what is waited for after each (no cluster needed)"
+  run "$FERRY" install "${INSTALL[@]}" --plan | grep -v '^    '
+
+  say "Installing Knative Serving 1.23 on Kourier from the mirror: preflight, waves, readiness"
+  run "$FERRY" install "${INSTALL[@]}" "${K[@]}" --domain demo.example.com
+
+  say "kubectl sees what ferry reported"
+  run kubectl "${K[@]}" get deployments -n knative-serving
+
+  say "Installing again changes nothing"
+  run "$FERRY" install "${INSTALL[@]}" "${K[@]}" --domain demo.example.com | tail -n 2
+
+  say "The sample apps, packed into images ferry carries itself, pushed to the mirror for the self-test"
+  run "$FERRY" samples push --to "127.0.0.1:$MIRROR_PORT/samples"
+
+  say "Uninstalling: reverse order, namespaces waited out (CRDs kept unless --delete-crds)"
+  run "$FERRY" uninstall "${K[@]}" | tail -n 3
+fi
+
+say "Done. Next step ferry will take: the self-test (scale to zero, cold start, autoscaling) on a cluster."
