@@ -30,11 +30,13 @@ at the output's offsets (`ferry images --output json` on both) gives the input b
 Extras (both on by default when the tools exist, `--no-baselines` / `--no-callgrind` to skip):
   parse-only baselines  two tiny programs compiled into the temp dir with `c++ -O2` (like ferry's
                         RelWithDebInfo build): yaml-cpp's YAML::Load on every document (what ferry's
-                        finder parses with) and libyaml's event parser over the stream (libyaml-dev, not a
-                        ferry dependency; an estimate of what a different parser would give).
+                        finder parsed with before it moved to libyaml) and libyaml's event parser over the
+                        stream, on one thread (what ferry's finder parses with now, on every core).
   callgrind             instruction counts of `ferry images --output list` on the core file and on a 2 MB
-                        sample of the large set (same generator), with the share spent inside yaml-cpp's
-                        YAML::Load. Stable under load, unlike wall time.
+                        sample of the large set (same generator), with the share spent parsing (libyaml's
+                        events into ferry's position tree). Stable under load, unlike wall time.
+  one core              ferry images and ferry rewrite again under `taskset -c 0`: ferry then uses one
+                        finder thread, which shows what the second core adds.
 
     python3 bench/manifest_bench.py                      # full run (~5 min), writes docs/benchmarks.md
     python3 bench/manifest_bench.py --size-mb 10 --no-write --no-callgrind   # quick look
@@ -549,6 +551,16 @@ class Bench:
                                                         "flatten", "-o", out_dir, "--output", "json"], json_out, repeat,
                      before_each=lambda: shutil.rmtree(out_dir, ignore_errors=True), warmup=warm)
 
+        # the same on one core: ferry then runs one finder thread
+        if shutil.which("taskset") and (os.cpu_count() or 1) > 1:
+            self.run(inp, "ferry images (one core: taskset -c 0)",
+                     ["taskset", "-c", "0", ferry, "images", "-f", inp["arg"], "--output", "list"], list_out, repeat,
+                     warmup=warm)
+            self.run(inp, "ferry rewrite (one core: taskset -c 0)",
+                     ["taskset", "-c", "0", ferry, "rewrite", "-f", inp["arg"], "--to", MIRROR, "--naming", "flatten",
+                      "-o", out_dir, "--output", "json"], json_out, repeat,
+                     before_each=lambda: shutil.rmtree(out_dir, ignore_errors=True), warmup=warm)
+
         # parse-only baselines
         for tool, argv in self.baselines.items():
             self.run(inp, tool, [*argv, *inp["paths"]], os.path.join(self.tmp, "baseline.out"), repeat, warmup=warm)
@@ -670,8 +682,9 @@ int main(int argc, char** argv) {
 
 # --- callgrind -----------------------------------------------------------------------------------
 def callgrind(argv, workdir, name):
-    """Instruction counts of one run: total, inside YAML::Load, yaml-cpp node destruction and the
-    rest of FindImages (ferry's own work per document)."""
+    """Instruction counts of one run (every thread): total, inside FindImages, and in it the parse
+    (YamlTree::Parse: libyaml's events into ferry's position tree) and, within that, libyaml's
+    yaml_parser_parse; the rest of FindImages is the walk and the reference checks."""
     out = os.path.join(workdir, f"callgrind.{name}")
     p = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *argv],
                        capture_output=True, text=True)
@@ -683,17 +696,18 @@ def callgrind(argv, workdir, name):
     total = ir(re.search(r"^\s*([\d,]+) .*PROGRAM TOTALS", tree, re.M).group(1))
     block = re.search(r"^\s*([\d,]+) \([^)]*\)\s+\*\s+\S*image_finder\.cc:ferry::FindImages\(.*?\n\n", tree,
                       re.M | re.S)
-    result = {"total": total, "find_images": 0, "load": 0, "node_dtor": 0}
+    result = {"total": total, "find_images": 0, "parse": 0, "libyaml": 0}
     if block:
         result["find_images"] = ir(block.group(1))
         for line in block.group(0).splitlines():
             m = re.match(r"^\s*([\d,]+) \([^)]*\)\s+>\s+(.*)$", line)
             if not m:
                 continue
-            if "YAML::Load(" in m.group(2):
-                result["load"] += ir(m.group(1))
-            elif "YAML::Node::~Node()" in m.group(2):
-                result["node_dtor"] += ir(m.group(1))
+            if "YamlTree::Parse(" in m.group(2):
+                result["parse"] += ir(m.group(1))
+    m = re.search(r"^\s*([\d,]+) \([^)]*\)\s+\*\s+\S*:yaml_parser_parse ", tree, re.M)
+    if m:
+        result["libyaml"] = ir(m.group(1))  # inclusive; every call comes from YamlTree::Parse
     return result
 
 
@@ -740,36 +754,15 @@ def baseline_table(rows, inputs):
 
 
 def callgrind_table(cg):
-    out = ["| input | binary | instructions | in YAML::Load | yaml-cpp tree freed | rest of the finder (walk, references) | outside the finder (start-up, splitting, output) |",
+    out = ["| input | binary | instructions | parsing: libyaml's events | parsing: ferry's position tree | rest of the finder (walk, references) | outside the finder (start-up, splitting, threads, output) |",
            "|---|---|---:|---:|---:|---:|---:|"]
     for c in cg:
         t = c["total"]
         pct = lambda v: f"{v / 1e6:,.0f} M ({v / t:.0%})"  # noqa: E731
-        rest = c["find_images"] - c["load"] - c["node_dtor"]
-        out.append(f"| {c['input']} | {c['binary']} | {t / 1e6:,.0f} M | {pct(c['load'])} | {pct(c['node_dtor'])} | "
-                   f"{pct(rest)} | {pct(t - c['find_images'])} |")
+        rest = c["find_images"] - c["parse"]
+        out.append(f"| {c['input']} | {c['binary']} | {t / 1e6:,.0f} M | {pct(c['libyaml'])} | "
+                   f"{pct(c['parse'] - c['libyaml'])} | {pct(rest)} | {pct(t - c['find_images'])} |")
     return "\n".join(out)
-
-
-def estimate(rows, cg, parse_ir):
-    """What a finder on libyaml's event parser could reach: ferry's instructions without yaml-cpp
-    (Load and freeing the tree), plus libyaml's parse, plus yaml-cpp's tree building (Load minus
-    events: an allowance for building a position tree of our own), scaled to ferry's wall time."""
-    out = []
-    for c in cg:
-        if c["binary"] != "this tree" or c["input_key"] not in parse_ir:
-            continue
-        p = parse_ir[c["input_key"]]
-        if not all(p.get(k) for k in ("libyaml", "load", "events")):
-            continue
-        est = c["total"] - c["load"] - c["node_dtor"] + p["libyaml"] + (p["load"] - p["events"])
-        r = next((x for x in rows if x["input"] == c["input_key"] and x["tool"] == "ferry images"), None)
-        if not r:
-            continue
-        wall = r["wall"] * est / c["total"]
-        out.append({"input": c["input_key"], "sample": c["input"], "ratio": est / c["total"], "wall": wall,
-                    "mbps": r["mbps"] * c["total"] / est, "yaml_share": (c["load"] + c["node_dtor"]) / c["total"]})
-    return out
 
 
 def targets(rows, inputs):
@@ -797,7 +790,7 @@ def versions(args):
     def deb(pkg):
         return subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg], capture_output=True, text=True).stdout or "?"
     return (f"kubectl {kv.get('Client Version', '?')} (kustomize {kv.get('Kustomize Version', '?')}), "
-            f"yaml-cpp {deb('libyaml-cpp0.7')}, libyaml {deb('libyaml-0-2')} (parse-only baseline only)")
+            f"libyaml {deb('libyaml-0-2')} (ferry's image finder), yaml-cpp {deb('libyaml-cpp0.7')} (parse-only baseline only)")
 
 
 def build_info(args):
@@ -808,11 +801,11 @@ def build_info(args):
                            text=True).stdout.strip()
     with open(args.ferry, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()[:12]
-    return (f"{version} (build/cli/ferry, RelWithDebInfo, built from a working tree at commit {commit}"
+    return (f"{version} ({os.path.relpath(args.ferry_source, ROOT)}, RelWithDebInfo, built from a working tree at commit {commit}"
             f"{' with uncommitted changes in rewrite/' if dirty else ''}, binary sha256 {digest}…)")
 
 
-def markdown(args, rows, inputs, cg, est, result, command, elapsed, idle):
+def markdown(args, rows, inputs, cg, result, command, elapsed, idle):
     core, large = inputs.get("core"), inputs.get("large")
     lines = [
         SECTION,
@@ -854,10 +847,11 @@ def markdown(args, rows, inputs, cg, est, result, command, elapsed, idle):
         "",
     ]
     if any(r["tool"] == "ferry rewrite" for r in rows):
-        lines += ["`ferry rewrite` reads every file three times: two planning passes in `cli/rewrite_command.cc` "
-                  "(the distinct references to name, then the references that need a mapping) and the rewrite itself, "
-                  "each parsing every document; so it takes about three times as long as `ferry images`. One planning "
-                  "pass would save a third.", ""]
+        lines += ["`ferry rewrite` parses every file once: the scan that finds the references to name also keeps "
+                  "where each one is (file, byte offset, which spelling: `rewrite/manifest_scan.h`); once every name "
+                  "is known it copies each file's bytes with the new references spliced in, checking that each old "
+                  "one is still at its offset (a file changed in between is refused). So it costs a `ferry images` "
+                  "plus a copy of the files.", ""]
     if args.extra_ferry:
         marks = ", ".join(f"*({label})*" for label, _ in args.extra_ferry)
         lines += [f"Rows marked {marks} ran another ferry binary on the same input"
@@ -888,8 +882,11 @@ def markdown(args, rows, inputs, cg, est, result, command, elapsed, idle):
     base = baseline_table(rows, inputs)
     cgt = callgrind_table(cg) if cg else ""
     if base or cgt:
-        lines += ["**Where the time goes.** ferry parses each document with yaml-cpp (`YAML::Load`), walks the node "
-                  "tree, and checks candidate values against the raw bytes."
+        lines += ["**Where the time goes.** ferry's main thread reads each file and cuts it into documents at "
+                  "column-0 `---` lines (`rewrite/yaml_stream.h`); worker threads, one per core it may use (at most "
+                  "4, a few documents each in flight), parse each document with libyaml's event parser into a small "
+                  "tree whose nodes know their byte ranges (`rewrite/yaml_tree.h`), walk it, and check candidate "
+                  "values against the raw bytes; the results come back in file order."
                   + (" Instruction counts under `valgrind --tool=callgrind` (stable under load) of `ferry images "
                      "--output list`:" if cgt else ""), ""]
         if cgt:
@@ -898,31 +895,21 @@ def markdown(args, rows, inputs, cg, est, result, command, elapsed, idle):
             lines += ["(" + ", ".join(sorted({f"*{c['binary']}*" for c in cg if c['binary'] != 'this tree'}))
                       + ": another ferry binary given with `--extra-ferry`, see the note under the first table.)", ""]
         if base:
-            lines += ["Parse-only programs on the same inputs (compiled by the bench with `-O2`, like ferry's "
-                      "RelWithDebInfo build): yaml-cpp's `YAML::Load` per document (what ferry's finder calls), "
-                      "yaml-cpp's event parser with a handler that does nothing (no tree), and libyaml's event parser "
-                      "(`libyaml-dev`, **not** a ferry dependency):", "", base, ""]
+            lines += ["Parse-only programs on the same inputs, one thread (compiled by the bench with `-O2`, like "
+                      "ferry's RelWithDebInfo build): yaml-cpp's `YAML::Load` per document (what ferry's finder used "
+                      "before), yaml-cpp's event parser with a handler that does nothing (no tree), and libyaml's "
+                      "event parser (what ferry's finder uses now):", "", base, ""]
         bound = []
         for k in inputs:
             fi = next((r for r in rows if r["input"] == k and r["tool"] == "ferry images"), None)
-            ld = next((r for r in rows if r["input"] == k and r["tool"].startswith("yaml-cpp YAML::Load")), None)
-            if fi and ld:
-                bound.append(f"on *{inputs[k]['short']}* `ferry images` ran at {fi['mbps']:.1f} MB/s, "
-                             f"{fi['mbps'] / ld['mbps']:.0%} of the {ld['mbps']:.1f} MB/s of `YAML::Load` alone")
+            one = next((r for r in rows if r["input"] == k and r["tool"].startswith("ferry images (one core")), None)
+            ly = next((r for r in rows if r["input"] == k and r["tool"].startswith("libyaml events")), None)
+            if fi and ly:
+                bound.append(f"on *{inputs[k]['short']}* `ferry images` ran at {fi['mbps']:.1f} MB/s"
+                             + (f" ({one['mbps']:.1f} MB/s on one core)" if one else "")
+                             + f", against {ly['mbps']:.1f} MB/s for libyaml's parse alone on one thread")
         if bound:
-            lines += ["So yaml-cpp bounds ferry as it is: " + "; ".join(bound) + ". ferry's own work is the small "
-                      "rest; getting near 50 MB/s takes a faster parser (and for `ferry rewrite` also one pass over "
-                      "the files instead of three).", ""]
-        if est:
-            parts = [f"on *{e['sample']}* yaml-cpp (parsing and freeing the tree) is {e['yaml_share']:.0%} of ferry's "
-                     f"instructions; a finder on libyaml's events would need about {e['ratio']:.0%} of them, i.e. "
-                     + (f"~{e['wall'] * 1000:.0f} ms" if e["wall"] < 1 else f"~{e['wall']:.1f} s")
-                     + f" / ~{e['mbps']:.0f} MB/s for `ferry images` on *{inputs[e['input']]['short']}* at this "
-                     "machine's speed"
-                     for e in est]
-            lines += ["*Estimate* (ferry's instructions without yaml-cpp, plus libyaml's parse, plus yaml-cpp's "
-                      "tree-building share as an allowance for building our own position tree; scaled to the measured "
-                      "wall time): " + "; ".join(parts) + ".", ""]
+            lines += ["Against the parse alone: " + "; ".join(bound) + ".", ""]
     lines += [
         f"Other people work on this machine: before each timed run the bench waited (up to {args.quiet_wait:.0f} s) "
         f"for a second with ≥ 85% of the CPU idle; the idle share in that second was {min(idle):.0%}–{max(idle):.0%} "
@@ -1022,7 +1009,7 @@ def main(argv=None):
             stats = bench.bench_input(inp, args.repeat_core if key == "core" else args.repeat_large)
             inp.update(stats)
 
-        cg, parse_ir = [], {}
+        cg = []
         if not args.no_callgrind and shutil.which("valgrind"):
             samples = []
             if "core" in inputs:
@@ -1041,15 +1028,7 @@ def main(argv=None):
                     c.update(input=label, input_key=key, binary=name)
                     cg.append(c)
                     print(f"  callgrind {label} {name}: {c['total'] / 1e6:,.0f} M instructions, "
-                          f"YAML::Load {c['load'] / c['total']:.0%}", flush=True)
-                pi = {}
-                for tool, argv in bench.baselines.items():
-                    kind = "libyaml" if "libyaml" in tool else ("events" if "events" in tool else "load")
-                    pi[kind] = callgrind_plain([*argv, *paths])
-                parse_ir[key] = pi
-                print(f"  callgrind parse-only {label}: " + ", ".join(f"{k} {v / 1e6:,.0f} M" for k, v in pi.items()
-                                                                     if v), flush=True)
-        est = estimate(bench.rows, cg, parse_ir)
+                          f"parsing {c['parse'] / c['total']:.0%}", flush=True)
 
     elapsed = time.monotonic() - t_start
     result = targets(bench.rows, inputs)
@@ -1060,18 +1039,15 @@ def main(argv=None):
     if cg:
         print()
         print(callgrind_table(cg))
-    for e in est:
-        print(f"estimate with libyaml events on {e['sample']}: {e['ratio']:.0%} of the instructions, "
-              f"~{e['wall'] * 1000:.0f} ms, ~{e['mbps']:.0f} MB/s")
     for name, value, met in result:
         print(f"  {'MET    ' if met else 'NOT MET'}  {name}: {value}")
     print(f"bench wall time {elapsed:.0f} s")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"rows": bench.rows, "inputs": inputs, "callgrind": cg, "parse_ir": parse_ir, "estimate": est},
+            json.dump({"rows": bench.rows, "inputs": inputs, "callgrind": cg},
                       f, indent=1, default=str)
     if not args.no_write:
-        write_section(args.output, markdown(args, bench.rows, inputs, cg, est, result, command, elapsed, bench.idle))
+        write_section(args.output, markdown(args, bench.rows, inputs, cg, result, command, elapsed, bench.idle))
         print(f"wrote {os.path.relpath(args.output, os.getcwd())}")
     return 0 if all(r.get("surgical", True) for r in bench.rows if r["tool"] == "ferry rewrite") else 1
 

@@ -11,6 +11,7 @@
 #include "cli/manifest_flags.h"
 #include "mirror/image_lock.h"
 #include "rewrite/manifest_rewriter.h"
+#include "rewrite/manifest_scan.h"
 #include "rewrite/reference_map.h"
 
 namespace ferry::cli {
@@ -56,17 +57,23 @@ struct SeenReference {
   bool in_use = false;
 };
 
-// One pass over the files gives both what to name and what must be mapped.
-Result<std::vector<SeenReference>> CollectReferences(const ManifestSet& set) {
+// One scan of the files gives what to name, what must be mapped, and where every reference is,
+// so that writing needs no second parse.
+struct Scanned {
+  std::vector<SeenReference> seen;
+  ManifestScan places;
+};
+
+Result<Scanned> CollectReferences(const ManifestSet& set) {
   std::vector<SeenReference> seen;
   std::map<std::string, size_t> index;
-  Status s = ForEachImage(set, /*include_optional=*/true, [&](const ImageOccurrence& o) {
+  Result<ManifestScan> scan = ManifestScan::Scan(set, [&](const ImageOccurrence& o) {
     auto [it, fresh] = index.try_emplace(o.ref.String(), seen.size());
     if (fresh) seen.push_back({o.ref});
     if (o.confidence != Confidence::kOptional) seen[it->second].in_use = true;
   });
-  if (!s.ok()) return s;
-  return seen;
+  if (!scan.ok()) return scan.status();
+  return Scanned{std::move(seen), std::move(*scan)};
 }
 
 Result<ReferenceMap> MakeMap(const RewriteFlags& flags, const std::vector<SeenReference>& seen) {
@@ -100,13 +107,14 @@ int RunRewrite(const RewriteFlags& flags) {
   if (!set.ok()) return ReportError(set.status());
   if (flags.check) return RunCheck(flags, *set);
 
-  Result<std::vector<SeenReference>> seen = CollectReferences(*set);
-  if (!seen.ok()) return ReportError(seen.status());
-  Result<ReferenceMap> map = MakeMap(flags, *seen);
+  Result<Scanned> scanned = CollectReferences(*set);
+  if (!scanned.ok()) return ReportError(scanned.status());
+  const std::vector<SeenReference>& seen = scanned->seen;
+  Result<ReferenceMap> map = MakeMap(flags, seen);
   if (!map.ok()) return ReportError(map.status());
   // Every reference the files need must be mapped before anything is written.
   std::set<std::string> missing;
-  for (const SeenReference& r : *seen)
+  for (const SeenReference& r : seen)
     if (r.in_use && !map->IsMirrored(r.ref) && !map->Lookup(r.ref)) missing.insert(r.ref.String());
   if (!missing.empty()) {
     std::string list;
@@ -115,9 +123,11 @@ int RunRewrite(const RewriteFlags& flags) {
                                        " reference(s) the files need; nothing was written:" + list));
   }
 
-  Replacer replace = [&](const ImageOccurrence& o) {
-    return map->IsMirrored(o.ref) ? std::nullopt : map->Lookup(o.ref);
-  };
+  // What each spelling of a reference becomes (nothing, for one already at the mirror).
+  const ManifestScan& places = scanned->places;
+  std::vector<std::optional<std::string>> replacements;
+  for (const ManifestScan::Text& t : places.texts())
+    replacements.push_back(map->IsMirrored(t.ref) ? std::nullopt : map->Lookup(t.ref));
   // Two inputs must not land on one output file.
   std::map<std::string, std::string> outputs;
   for (const ManifestInput& file : set->files) {
@@ -130,10 +140,11 @@ int RunRewrite(const RewriteFlags& flags) {
   }
   int total = 0;
   nlohmann::json files = nlohmann::json::array();
-  for (const ManifestInput& file : set->files) {
+  for (size_t i = 0; i < set->files.size(); ++i) {
+    const ManifestInput& file = set->files[i];
     std::string destination = flags.in_place ? file.path : (std::filesystem::path(flags.output_dir) / file.relative).string();
     if (flags.in_place && file.display == "standard input") destination = "-";
-    Result<int> replaced = RewriteManifest(file, destination, replace);
+    Result<int> replaced = ApplyEdits(file, destination, places.SizeOf(i), places.EditsFor(i, replacements));
     if (!replaced.ok()) return ReportError(replaced.status());
     total += *replaced;
     files.push_back({{"file", file.display}, {"output", destination}, {"replaced", *replaced}});

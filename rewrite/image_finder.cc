@@ -1,9 +1,7 @@
-// Image finder: walks the parsed document once to record every node's position and every scalar
-// value with its path, then, knowing where each node ends, examines the values against the raw
-// bytes. See image_finder.h for the rules.
+// Image finder: walks the document's tree (rewrite/yaml_tree.h, built from libyaml's events) once
+// to record every scalar value that may hold a reference with its path, then examines those values
+// against the raw bytes, knowing where each scalar starts and ends. The rules: image_finder.h.
 #include "rewrite/image_finder.h"
-
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <map>
@@ -16,65 +14,31 @@
 #include "rewrite/reference_text.h"
 #include "rewrite/scalar_span.h"
 #include "rewrite/utf8.h"
+#include "rewrite/yaml_tree.h"
 
 namespace ferry {
 namespace {
 
 constexpr int kMaxDepth = 256;
-constexpr std::string_view kBom = "\xEF\xBB\xBF";
+// Up to this many keys a mapping's duplicates are found by comparing with the keys before; a
+// hash map pays off only for larger mappings.
+constexpr uint32_t kLinearKeys = 16;
+
+using Type = YamlNode::Type;
 
 struct ObjectInfo {
   std::string kind, ns, name;
   size_t depth = 0;  // path length at the object's root
 };
 
-// A scalar value, recorded during the walk and examined once all node positions are known.
+// A scalar value that may hold a reference, recorded during the walk and examined after it.
 struct Site {
-  std::string value;
-  YAML::Mark mark;
+  uint32_t node;
   std::string path;
   ImagePlace place = ImagePlace::kOther;
   size_t object = 0;
   bool after_flag = false;  // the previous args item was a "--flag" without "="
 };
-
-bool IsMapping(const YAML::Node& node) { return node && node.IsMap(); }
-
-// What ScalarOr(node, "apiVersion"), ScalarOr(node, "kind") and node["metadata"] give, in one
-// pass over the keys: each lookup through operator[] scans the keys and copies every one of them
-// into a string, and the walk asks this of every mapping. Like operator[], the first key with the
-// name counts (a scalar key spelled exactly so).
-struct ObjectKeys {
-  std::string api_version, kind;
-  std::optional<YAML::Node> metadata;  // nullopt when absent (operator[] gives an undefined node)
-};
-
-ObjectKeys FindObjectKeys(const YAML::Node& map) {
-  ObjectKeys keys;
-  bool api_version = false, kind = false, metadata = false;
-  for (const auto& entry : map) {
-    const YAML::Node& key = entry.first;
-    if (!key.IsScalar()) continue;
-    const std::string& name = key.Scalar();
-    if (!api_version && name == "apiVersion") {
-      api_version = true;
-      if (entry.second.IsScalar()) keys.api_version = entry.second.Scalar();
-    } else if (!kind && name == "kind") {
-      kind = true;
-      if (entry.second.IsScalar()) keys.kind = entry.second.Scalar();
-    } else if (!metadata && name == "metadata") {
-      metadata = true;
-      keys.metadata.emplace(entry.second);
-    }
-    if (api_version && kind && metadata) break;
-  }
-  return keys;
-}
-
-std::string ScalarOr(const YAML::Node& node, const char* key) {
-  YAML::Node child = node[key];
-  return child && child.IsScalar() ? child.Scalar() : std::string();
-}
 
 // The places whose values are references whatever they look like (ReferenceContext::kImageField).
 bool IsImageField(ImagePlace place) {
@@ -82,98 +46,106 @@ bool IsImageField(ImagePlace place) {
          place == ImagePlace::kQueueImage;
 }
 
-bool IsFlag(const YAML::Node& node) {
-  if (!node.IsScalar()) return false;
-  const std::string& s = node.Scalar();
-  return s.size() > 1 && s[0] == '-' && s.find_first_of("= \t") == std::string::npos;
+const char* KindOfNode(const YamlNode& node) {
+  if (node.type == Type::kSequence) return "a sequence";
+  if (node.type == Type::kScalar) return "a scalar";
+  return "not a mapping";
 }
 
 class Finder {
  public:
   Finder(const YamlDocument& doc, const std::string& file)
-      : doc_(doc),
-        file_(file),
-        bom_(doc.text.starts_with(kBom) ? kBom.size() : 0),
-        max_nodes_(1000000 + 10 * doc.text.size()) {
+      : doc_(doc), file_(file), max_nodes_(1000000 + 10 * doc.text.size()) {
     line_starts_.push_back(0);
-    for (size_t i = 0; i < doc.text.size(); ++i) {
-      if (doc.text[i] == '\n') line_starts_.push_back(i + 1);
+    for (size_t i = doc.text.find('\n'); i != std::string::npos; i = doc.text.find('\n', i + 1)) {
+      line_starts_.push_back(i + 1);
     }
   }
 
-  Status Walk(const YAML::Node& node, bool after_flag) {
-    if (++nodes_ > max_nodes_) return Error(node.Mark(), "too many nodes (alias explosion?)");
-    if (path_.size() > kMaxDepth) return Error(node.Mark(), "nesting deeper than 256 levels");
-    if (!node.Mark().is_null()) marks_.push_back(Offset(node.Mark()));
-    if (node.IsMap()) return WalkMap(node);
-    if (node.IsSequence()) return WalkSequence(node);
-    if (node.IsScalar()) AddSite(node, after_flag);
-    return Status::Ok();
+  // "file:line:column" of a byte offset in the document; the column counts bytes.
+  std::string Where(size_t offset) const {
+    size_t line = LineOf(offset);
+    return file_ + ":" + std::to_string(doc_.first_line + static_cast<int>(line)) + ":" +
+           std::to_string(offset - line_starts_[line] + 1);
   }
 
-  Status Examine() {
-    std::sort(marks_.begin(), marks_.end());
+  Status Error(size_t offset, const std::string& message) const {
+    return InvalidArgument(Where(offset) + ": " + message);
+  }
+
+  Status Run(const YamlTree& tree) {
+    tree_ = &tree;
+    FERRY_RETURN_IF_ERROR(Walk(0, false));
     for (const Site& site : sites_) FERRY_RETURN_IF_ERROR(ExamineSite(site));
     return Status::Ok();
   }
 
   std::vector<ImageOccurrence> Take() {
     std::vector<ImageOccurrence> out;
+    out.reserve(found_.size());
     for (auto& [offset, occurrence] : found_) out.push_back(std::move(occurrence));
     return out;
   }
 
-  // "file:line:column: message", with the mark's position in the file.
-  Status Error(const YAML::Mark& mark, const std::string& message) const {
-    return InvalidArgument(Where(mark) + ": " + message);
-  }
-
-  std::string Where(const YAML::Mark& mark) const {
-    if (mark.is_null()) return file_ + ":" + std::to_string(doc_.first_line);
-    return file_ + ":" + std::to_string(doc_.first_line + mark.line) + ":" +
-           std::to_string(mark.column + 1 + (mark.line == 0 ? bom_ : 0));
-  }
-
-  // The parser reads past a byte order mark without counting it.
-  const std::string& ParserInput() {
-    if (bom_ != 0 && without_bom_.empty()) without_bom_ = doc_.text.substr(bom_);
-    return bom_ != 0 ? without_bom_ : doc_.text;
-  }
-
  private:
-  size_t Offset(const YAML::Mark& mark) const { return static_cast<size_t>(mark.pos) + bom_; }
+  size_t LineOf(size_t offset) const {
+    return std::upper_bound(line_starts_.begin(), line_starts_.end(), offset) -
+           line_starts_.begin() - 1;
+  }
 
-  Status WalkMap(const YAML::Node& node) {
+  const YamlNode& Node(uint32_t id) const { return tree_->Node(id); }
+  std::string_view Value(const YamlNode& node) const { return tree_->Value(node); }
+
+  // The value of the first scalar key named `key`, if it is a scalar, else "" (nullptr when
+  // there is no such key).
+  const YamlNode* Lookup(const YamlNode& map, std::string_view key) const {
+    std::span<const uint32_t> children = tree_->Children(map);
+    for (size_t i = 0; i + 1 < children.size(); i += 2) {
+      const YamlNode& k = Node(children[i]);
+      if (k.type == Type::kScalar && Value(k) == key) return &Node(children[i + 1]);
+    }
+    return nullptr;
+  }
+
+  std::string ScalarOr(const YamlNode* node) const {
+    return node && node->type == Type::kScalar ? std::string(Value(*node)) : std::string();
+  }
+
+  Status Walk(uint32_t id, bool after_flag) {
+    const YamlNode& node = Node(id);
+    if (++nodes_ > max_nodes_) return Error(node.begin, "too many nodes (alias explosion?)");
+    if (path_.size() > kMaxDepth) return Error(node.begin, "nesting deeper than 256 levels");
+    if (node.type == Type::kMapping) return WalkMap(node);
+    if (node.type == Type::kSequence) return WalkSequence(node);
+    if (node.type == Type::kScalar) AddSite(id, after_flag);
+    return Status::Ok();
+  }
+
+  Status WalkMap(const YamlNode& node) {
     // A mapping with apiVersion, kind and metadata is an object of its own (a List's items).
-    ObjectKeys keys_of_object = FindObjectKeys(node);
-    bool has_metadata = keys_of_object.metadata && IsMapping(*keys_of_object.metadata);
-    bool is_object = path_.empty() || (!keys_of_object.api_version.empty() &&
-                                       !keys_of_object.kind.empty() && has_metadata);
+    const YamlNode* metadata = Lookup(node, "metadata");
+    bool has_metadata = metadata && metadata->type == Type::kMapping;
+    std::string kind = ScalarOr(Lookup(node, "kind"));
+    bool is_object = path_.empty() || (has_metadata && !kind.empty() &&
+                                       !ScalarOr(Lookup(node, "apiVersion")).empty());
     if (is_object) {
-      ObjectInfo info{keys_of_object.kind, "", "", path_.size()};
+      ObjectInfo info{std::move(kind), "", "", path_.size()};
       if (has_metadata) {
-        const YAML::Node& metadata = *keys_of_object.metadata;
-        info.ns = ScalarOr(metadata, "namespace");
-        info.name = ScalarOr(metadata, "name");
-        if (info.name.empty()) info.name = ScalarOr(metadata, "generateName");
+        info.ns = ScalarOr(Lookup(*metadata, "namespace"));
+        info.name = ScalarOr(Lookup(*metadata, "name"));
+        if (info.name.empty()) info.name = ScalarOr(Lookup(*metadata, "generateName"));
       }
       objects_.push_back(std::move(info));
       object_stack_.push_back(objects_.size() - 1);
     }
-    std::unordered_map<std::string, YAML::Mark> keys;
-    for (const auto& entry : node) {
-      const YAML::Node& key = entry.first;
-      std::string name = key.IsScalar() ? key.Scalar() : "?";
-      if (key.IsScalar()) {
-        auto [it, inserted] = keys.emplace(name, key.Mark());
-        if (!inserted) {
-          return Error(key.Mark(), "duplicate mapping key \"" + name + "\" (first at line " +
-                                       std::to_string(doc_.first_line + it->second.line) + ")");
-        }
-      }
-      FERRY_RETURN_IF_ERROR(CollectMarks(key));
+    std::span<const uint32_t> children = tree_->Children(node);
+    std::unordered_map<std::string_view, size_t> keys;  // for large mappings only
+    for (size_t i = 0; i + 1 < children.size(); i += 2) {
+      const YamlNode& key = Node(children[i]);
+      std::string_view name = key.type == Type::kScalar ? Value(key) : "?";
+      if (key.type == Type::kScalar) FERRY_RETURN_IF_ERROR(CheckDuplicate(children, i, keys));
       path_.push_back({name, -1});
-      Status status = Walk(entry.second, false);
+      Status status = Walk(children[i + 1], false);
       path_.pop_back();
       FERRY_RETURN_IF_ERROR(status);
     }
@@ -181,60 +153,71 @@ class Finder {
     return Status::Ok();
   }
 
-  Status WalkSequence(const YAML::Node& node) {
+  // The scalar key at children[i] must not equal a scalar key before it.
+  Status CheckDuplicate(std::span<const uint32_t> children, size_t i,
+                        std::unordered_map<std::string_view, size_t>& keys) const {
+    const YamlNode& key = Node(children[i]);
+    std::string_view name = Value(key);
+    std::optional<size_t> first;
+    if (children.size() / 2 <= kLinearKeys) {
+      for (size_t j = 0; j < i && !first; j += 2) {
+        const YamlNode& other = Node(children[j]);
+        if (other.type == Type::kScalar && Value(other) == name) first = other.begin;
+      }
+    } else {
+      auto [it, inserted] = keys.emplace(name, key.begin);
+      if (!inserted) first = it->second;
+    }
+    if (!first) return Status::Ok();
+    return Error(key.begin, "duplicate mapping key \"" + std::string(name) + "\" (first at line " +
+                                std::to_string(doc_.first_line + static_cast<int>(LineOf(*first))) +
+                                ")");
+  }
+
+  Status WalkSequence(const YamlNode& node) {
     bool is_args = !path_.empty() && path_.back().index < 0 &&
                    (path_.back().key == "args" || path_.back().key == "command");
     bool after_flag = false;
     int index = 0;
-    for (const auto& item : node) {
+    for (uint32_t item : tree_->Children(node)) {
       path_.push_back({"", index++});
       Status status = Walk(item, after_flag);
       path_.pop_back();
       FERRY_RETURN_IF_ERROR(status);
-      after_flag = is_args && IsFlag(item);
+      after_flag = is_args && IsFlag(Node(item));
     }
     return Status::Ok();
   }
 
-  // Keys are never images, but their positions bound the values before them.
-  Status CollectMarks(const YAML::Node& node) {
-    if (++nodes_ > max_nodes_) return Error(node.Mark(), "too many nodes (alias explosion?)");
-    if (!node.Mark().is_null()) marks_.push_back(Offset(node.Mark()));
-    if (node.IsMap()) {
-      for (const auto& entry : node) {
-        FERRY_RETURN_IF_ERROR(CollectMarks(entry.first));
-        FERRY_RETURN_IF_ERROR(CollectMarks(entry.second));
-      }
-    } else if (node.IsSequence()) {
-      for (const auto& item : node) FERRY_RETURN_IF_ERROR(CollectMarks(item));
-    }
-    return Status::Ok();
+  bool IsFlag(const YamlNode& node) const {
+    if (node.type != Type::kScalar) return false;
+    std::string_view s = Value(node);
+    return s.size() > 1 && s[0] == '-' && s.find_first_of("= \t") == std::string_view::npos;
   }
 
-  void AddSite(const YAML::Node& node, bool after_flag) {
-    if (node.Mark().is_null() || node.Scalar().empty()) return;
+  void AddSite(uint32_t id, bool after_flag) {
+    std::string_view value = Value(Node(id));
+    if (value.empty()) return;
     size_t object = object_stack_.back();
     std::span<const PathStep> relative(path_.begin() + objects_[object].depth, path_.end());
     ImagePlace place = PlaceOf(relative, objects_[object].kind);
     // Outside image fields a reference has '/', '@' or ':' (see ReferenceIn); a value with none
     // of them cannot hold one, so it is not kept (nor its path built).
-    if (!IsImageField(place) && node.Scalar().find_first_of("/@:") == std::string::npos) return;
-    sites_.push_back({node.Scalar(), node.Mark(), PathString(path_), place, object, after_flag});
+    if (!IsImageField(place) && value.find_first_of("/@:") == std::string_view::npos) return;
+    sites_.push_back({id, PathString(path_), place, object, after_flag});
   }
 
   Status ExamineSite(const Site& site) {
-    size_t pos = Offset(site.mark);
-    auto next = std::upper_bound(marks_.begin(), marks_.end(), pos);
-    ScalarSpan span =
-        FindScalarSpan(doc_.text, pos, next == marks_.end() ? doc_.text.size() : *next);
+    const YamlNode& node = Node(site.node);
+    ScalarSpan span = FindScalarSpan(doc_.text, node.begin, node.end);
     size_t cursor = span.begin;
-    const std::string& value = site.value;
+    std::string_view value = Value(node);
 
     PlaceRule rule = RuleFor(site.place, site.after_flag);
     Confidence confidence = rule.confidence;
     const char* why = rule.why;
 
-    if (value.find_first_of(" \t\r\n") != std::string::npos) {
+    if (value.find_first_of(" \t\r\n") != std::string_view::npos) {
       // Free text: every word that is unmistakably a reference.
       if (site.place != ImagePlace::kExample) {
         confidence = Confidence::kLikely;
@@ -250,7 +233,7 @@ class Finder {
     }
     std::string_view word = value;
     if (site.place == ImagePlace::kArgument && value[0] == '-' &&
-        value.find('=') != std::string::npos) {
+        value.find('=') != std::string_view::npos) {
       word = word.substr(word.find('=') + 1);  // "-flag=REF"
       why = "flag argument";
     }
@@ -263,13 +246,12 @@ class Finder {
                 const ImageReference& ref, Confidence confidence, const char* why) {
     std::optional<size_t> at = FindWord(doc_.text, span, cursor, word);
     if (!at) {
-      return Unsupported(Where(site.mark) + ": image reference \"" + std::string(word) +
+      return Unsupported(Where(Node(site.node).begin) + ": image reference \"" + std::string(word) +
                          "\" is written with escapes or a line break inside a quoted string, so "
                          "its bytes cannot be replaced in place; write it as plain text");
     }
     cursor = *at + word.size();
-    size_t line =
-        std::upper_bound(line_starts_.begin(), line_starts_.end(), *at) - line_starts_.begin() - 1;
+    size_t line = LineOf(*at);
     const ObjectInfo& object = objects_[site.object];
     ImageOccurrence occurrence{.text = std::string(word),
                                .ref = ref,
@@ -291,48 +273,33 @@ class Finder {
 
   const YamlDocument& doc_;
   const std::string& file_;
-  const size_t bom_;  // bytes of a UTF-8 byte order mark at the start, else 0
-  std::string without_bom_;
   const size_t max_nodes_;
+  const YamlTree* tree_ = nullptr;
   size_t nodes_ = 0;
   std::vector<size_t> line_starts_;
   std::vector<PathStep> path_;
   std::vector<ObjectInfo> objects_;
   std::vector<size_t> object_stack_;
-  std::vector<size_t> marks_;
   std::vector<Site> sites_;
   std::map<size_t, ImageOccurrence> found_;
 };
 
-const char* KindOfNode(const YAML::Node& node) {
-  if (node.IsSequence()) return "a sequence";
-  if (node.IsScalar()) return "a scalar";
-  return "not a mapping";
-}
-
 }  // namespace
 
 Result<std::vector<ImageOccurrence>> FindImages(const YamlDocument& doc, const std::string& file) {
-  Finder finder(doc, file);
   FERRY_RETURN_IF_ERROR(CheckUtf8(doc.text, file, doc.first_line));
-  YAML::Node root;
-  try {
-    root = YAML::Load(finder.ParserInput());
-  } catch (const YAML::Exception& e) {
-    return finder.Error(e.mark, "malformed YAML: " + e.msg);
-  }
-  if (root.IsNull()) return std::vector<ImageOccurrence>{};
-  if (!root.IsMap()) {
-    return finder.Error(root.Mark(), std::string("document ") + std::to_string(doc.index + 1) +
-                                         " is " + KindOfNode(root) +
+  Finder finder(doc, file);
+  Result<YamlTree> tree =
+      YamlTree::Parse(doc.text, [&](size_t offset) { return finder.Where(offset); });
+  if (!tree.ok()) return tree.status();
+  const YamlNode* root = tree->Root();
+  if (!root || root->type == Type::kNull) return std::vector<ImageOccurrence>{};
+  if (root->type != Type::kMapping) {
+    return finder.Error(root->begin, "document " + std::to_string(doc.index + 1) + " is " +
+                                         KindOfNode(*root) +
                                          ", not a mapping (a Kubernetes object)");
   }
-  try {
-    FERRY_RETURN_IF_ERROR(finder.Walk(root, false));
-  } catch (const YAML::Exception& e) {
-    return finder.Error(e.mark, "unexpected YAML structure: " + e.msg);
-  }
-  FERRY_RETURN_IF_ERROR(finder.Examine());
+  FERRY_RETURN_IF_ERROR(finder.Run(*tree));
   return finder.Take();
 }
 

@@ -6,7 +6,7 @@
 namespace ferry {
 namespace {
 
-bool IsContainerList(const std::string& key) {
+bool IsContainerList(std::string_view key) {
   return key == "containers" || key == "initContainers" || key == "ephemeralContainers";
 }
 
@@ -16,7 +16,7 @@ ImagePlace PlaceOf(std::span<const PathStep> path, std::string_view kind) {
   size_t n = path.size();
   if (n == 0) return ImagePlace::kOther;
   const PathStep& last = path[n - 1];
-  auto key_at = [&](size_t from_end) -> const std::string& { return path[n - 1 - from_end].key; };
+  auto key_at = [&](size_t from_end) -> std::string_view { return path[n - 1 - from_end].key; };
   auto index_at = [&](size_t from_end) { return path[n - 1 - from_end].index; };
 
   if (last.index < 0 && last.key == "image") {
@@ -75,7 +75,7 @@ std::string PathString(const std::vector<PathStep>& path) {
       out += '[' + std::to_string(step.index) + ']';
     } else {
       if (!out.empty()) out += '.';
-      out += step.key;
+      out.append(step.key);
     }
   }
   return out;

@@ -13,9 +13,10 @@
 
 namespace ferry {
 
-// One step of a path: a mapping key, or a sequence index (index >= 0).
+// One step of a path: a mapping key, or a sequence index (index >= 0). The key views the parsed
+// document, which outlives the path.
 struct PathStep {
-  std::string key;
+  std::string_view key;
   int index = -1;
 };
 

@@ -1,3 +1,4 @@
+// Scanning and rewriting release files; see manifest_rewriter.h.
 #include "rewrite/manifest_rewriter.h"
 
 #include <unistd.h>
@@ -7,7 +8,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "rewrite/yaml_stream.h"
+#include "rewrite/document_pipeline.h"
 
 namespace ferry {
 namespace {
@@ -20,29 +21,96 @@ Status WithInput(const ManifestInput& file, const std::function<Status(std::istr
   return body(in);
 }
 
+// Runs `body` on a stream that ends up in `destination`: standard output for "-", else a
+// temporary file renamed over the destination only when `body` succeeded.
+Status WithOutput(const std::string& destination, const std::function<Status(std::ostream&)>& body) {
+  if (destination == "-") return body(std::cout);
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path target(destination);
+  // In place through a symbolic link: replace the file it points to, keep the link.
+  if (fs::is_symlink(target, ec)) target = fs::canonical(target, ec);
+  std::string final_path = target.string();
+  if (target.has_parent_path()) fs::create_directories(target.parent_path(), ec);
+  std::string temp = final_path + ".ferry-tmp." + std::to_string(getpid());
+  Status s = [&] {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    if (!out) return IoError(destination + ": cannot create " + temp);
+    FERRY_RETURN_IF_ERROR(body(out));
+    out.flush();
+    return out ? Status::Ok() : IoError(destination + ": write failed");
+  }();
+  if (s.ok()) {
+    // Keep the original's permissions when replacing it in place.
+    if (fs::exists(target, ec)) fs::permissions(temp, fs::status(target, ec).permissions(), ec);
+    fs::rename(temp, target, ec);
+    if (ec) s = IoError(destination + ": cannot replace the file: " + ec.message());
+  }
+  if (!s.ok()) fs::remove(temp, ec);
+  return s;
+}
+
+// Copies `in` to `out` with `edits` applied; see ApplyEdits.
+Result<int> CopyWithEdits(std::istream& in, std::ostream& out, const ManifestInput& file,
+                          uint64_t size, std::span<const ByteEdit> edits) {
+  auto changed = [&](const std::string& what) {
+    return IoError(file.display + ": changed since it was scanned (" + what +
+                   "); nothing was rewritten from it, run the command again");
+  };
+  std::vector<char> buffer(1 << 18);
+  uint64_t pos = 0;  // bytes of `in` consumed
+  auto copy = [&](uint64_t count) {
+    while (count > 0) {
+      auto chunk = static_cast<std::streamsize>(std::min<uint64_t>(count, buffer.size()));
+      in.read(buffer.data(), chunk);
+      std::streamsize got = in.gcount();
+      out.write(buffer.data(), got);
+      pos += static_cast<uint64_t>(got);
+      if (got != chunk) return false;
+      count -= static_cast<uint64_t>(chunk);
+    }
+    return true;
+  };
+  int applied = 0;
+  std::string seen;
+  for (const ByteEdit& edit : edits) {
+    if (edit.offset < pos || edit.offset + edit.expected.size() > size) continue;
+    if (!copy(edit.offset - pos)) return changed("it now ends at byte " + std::to_string(pos));
+    seen.resize(edit.expected.size());
+    in.read(seen.data(), static_cast<std::streamsize>(seen.size()));
+    if (static_cast<size_t>(in.gcount()) != seen.size() || seen != edit.expected) {
+      return changed("\"" + std::string(edit.expected) + "\" is no longer at byte " +
+                     std::to_string(edit.offset));
+    }
+    out.write(edit.replacement.data(), static_cast<std::streamsize>(edit.replacement.size()));
+    pos += seen.size();
+    ++applied;
+  }
+  if (!copy(size - pos)) return changed("it now ends at byte " + std::to_string(pos));
+  if (in.peek() != std::char_traits<char>::eof()) return changed("it now has more than " + std::to_string(size) + " bytes");
+  if (in.bad()) return IoError(file.display + ": read failed");
+  if (!out) return IoError(file.display + ": write failed");
+  return applied;
+}
+
 }  // namespace
 
 Status ScanManifest(const ManifestInput& file, const std::function<void(const ImageOccurrence&)>& each) {
   return WithInput(file, [&](std::istream& in) {
-    return ForEachDocument(in, [&](const YamlDocument& doc) -> Status {
-      Result<std::vector<ImageOccurrence>> found = FindImages(doc, file.display);
-      if (!found.ok()) return found.status();
-      for (const ImageOccurrence& o : *found) each(o);
-      return Status::Ok();
-    });
+    return FindImagesInStream(in, file.display,
+                              [&](const YamlDocument&, std::vector<ImageOccurrence>& found) {
+                                for (const ImageOccurrence& o : found) each(o);
+                                return Status::Ok();
+                              });
   });
 }
 
 Result<int> RewriteStream(std::istream& in, std::ostream& out, const std::string& name, const Replacer& replace) {
   int replaced = 0;
-  Status s = ForEachDocument(in, [&](const YamlDocument& doc) -> Status {
-    Result<std::vector<ImageOccurrence>> found = FindImages(doc, name);
-    if (!found.ok()) return found.status();
-    std::vector<ImageOccurrence>& occurrences = *found;
-    std::sort(occurrences.begin(), occurrences.end(),
-              [](const ImageOccurrence& a, const ImageOccurrence& b) { return a.offset < b.offset; });
+  Status s = FindImagesInStream(in, name, [&](const YamlDocument& doc, std::vector<ImageOccurrence>& found) {
+    // FindImages orders them by offset.
     size_t pos = 0;  // in doc.text
-    for (const ImageOccurrence& o : occurrences) {
+    for (const ImageOccurrence& o : found) {
       std::optional<std::string> with = replace(o);
       size_t at = o.offset - doc.offset;
       if (!with || at < pos) continue;
@@ -60,40 +128,25 @@ Result<int> RewriteStream(std::istream& in, std::ostream& out, const std::string
 
 Result<int> RewriteManifest(const ManifestInput& file, const std::string& destination, const Replacer& replace) {
   Result<int> replaced = 0;
-  if (destination == "-") {
-    FERRY_RETURN_IF_ERROR(WithInput(file, [&](std::istream& in) {
-      replaced = RewriteStream(in, std::cout, file.display, replace);
+  FERRY_RETURN_IF_ERROR(WithInput(file, [&](std::istream& in) {
+    return WithOutput(destination, [&](std::ostream& out) {
+      replaced = RewriteStream(in, out, file.display, replace);
       return replaced.status();
-    }));
-    return replaced;
-  }
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::path target(destination);
-  // In place through a symbolic link: replace the file it points to, keep the link.
-  if (fs::is_symlink(target, ec)) target = fs::canonical(target, ec);
-  std::string final_path = target.string();
-  if (target.has_parent_path()) fs::create_directories(target.parent_path(), ec);
-  std::string temp = final_path + ".ferry-tmp." + std::to_string(getpid());
-  Status s = WithInput(file, [&](std::istream& in) {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out) return IoError(destination + ": cannot create " + temp);
-    replaced = RewriteStream(in, out, file.display, replace);
-    if (!replaced.ok()) return replaced.status();
-    out.flush();
-    return out ? Status::Ok() : IoError(destination + ": write failed");
-  });
-  if (s.ok()) {
-    // Keep the original's permissions when replacing it in place.
-    if (fs::exists(target, ec)) fs::permissions(temp, fs::status(target, ec).permissions(), ec);
-    fs::rename(temp, target, ec);
-    if (ec) s = IoError(destination + ": cannot replace the file: " + ec.message());
-  }
-  if (!s.ok()) {
-    fs::remove(temp, ec);
-    return s;
-  }
+    });
+  }));
   return replaced;
+}
+
+Result<int> ApplyEdits(const ManifestInput& file, const std::string& destination, uint64_t size,
+                       std::span<const ByteEdit> edits) {
+  Result<int> applied = 0;
+  FERRY_RETURN_IF_ERROR(WithInput(file, [&](std::istream& in) {
+    return WithOutput(destination, [&](std::ostream& out) {
+      applied = CopyWithEdits(in, out, file, size, edits);
+      return applied.status();
+    });
+  }));
+  return applied;
 }
 
 }  // namespace ferry

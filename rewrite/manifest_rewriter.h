@@ -1,14 +1,16 @@
 // Finds and replaces image references in release files, surgically: only the bytes of each
 // replaced reference change; comments, key order, quoting, indentation, document separators,
-// trailing spaces and CRLF line endings stay exactly as they were. Works one document at a time,
-// so memory follows the largest document, not the file.
+// trailing spaces and CRLF line endings stay exactly as they were. Works a few documents at a time
+// (rewrite/document_pipeline.h), so memory follows the largest documents, not the file.
 #pragma once
 
 #include <functional>
 #include <istream>
 #include <optional>
 #include <ostream>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rewrite/image_finder.h"
@@ -28,5 +30,20 @@ Result<int> RewriteStream(std::istream& in, std::ostream& out, const std::string
 // Rewrites `file` into `destination` (a path, "-" for standard output) through a temporary file
 // and a rename, so a failure never leaves a truncated file. `destination` may be `file.path`.
 Result<int> RewriteManifest(const ManifestInput& file, const std::string& destination, const Replacer& replace);
+
+// A replacement planned by an earlier scan (rewrite/manifest_scan.h): the bytes at `offset` of
+// the file read `expected` and become `replacement`. The views must outlive the call.
+struct ByteEdit {
+  size_t offset = 0;
+  std::string_view expected, replacement;
+};
+
+// Writes `file` to `destination` like RewriteManifest, but applies `edits` (ordered by offset,
+// not overlapping) by copying bytes, without parsing the file again. `size` is the file's size
+// when it was scanned. A file that no longer has that size, or does not read `expected` at an
+// edit, changed since: IoError naming the file and the byte, and nothing written (to a path).
+// Returns how many edits were applied.
+Result<int> ApplyEdits(const ManifestInput& file, const std::string& destination, uint64_t size,
+                       std::span<const ByteEdit> edits);
 
 }  // namespace ferry

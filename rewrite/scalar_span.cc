@@ -1,4 +1,4 @@
-// Locating scalar bytes from yaml-cpp marks; see scalar_span.h.
+// Locating a scalar's content bytes within its node's range; see scalar_span.h.
 #include "rewrite/scalar_span.h"
 
 #include <algorithm>
@@ -46,9 +46,9 @@ size_t ClosingQuote(std::string_view doc, size_t pos, size_t limit, char quote) 
 
 }  // namespace
 
-ScalarSpan FindScalarSpan(std::string_view doc, size_t mark, size_t next_node) {
-  size_t limit = std::min(next_node, doc.size());
-  size_t pos = SkipProperties(doc, std::min(mark, limit), limit);
+ScalarSpan FindScalarSpan(std::string_view doc, size_t begin, size_t end) {
+  size_t limit = std::min(end, doc.size());
+  size_t pos = SkipProperties(doc, std::min(begin, limit), limit);
   ScalarSpan span{pos, limit, 0};
   if (pos >= limit) return span;
   char c = doc[pos];

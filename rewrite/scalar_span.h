@@ -1,6 +1,7 @@
-// Where a scalar's characters sit in the raw text of its document. yaml-cpp gives each node a
-// mark (byte offset of its first token) but not its end, its style or its raw bytes; the image
-// finder needs all three to point at the exact bytes a rewrite will replace.
+// Where a scalar's characters sit in the raw text of its document. The parser gives each node the
+// byte range it spans (rewrite/yaml_tree.h), which starts at its properties ("&anchor", "!tag")
+// and includes quotes or a block header; the image finder needs the content's exact bytes, to
+// point at what a rewrite will replace.
 #pragma once
 
 #include <cstddef>
@@ -14,13 +15,13 @@ struct ScalarSpan {
   // block scalar's header line ("|-", ">").
   size_t begin = 0;
   // One past the last byte the content may occupy: the closing quote of a quoted scalar; for
-  // plain and block scalars the start of the next node (trailing comments may fall inside).
+  // plain and block scalars the node's end.
   size_t end = 0;
   char style = 0;  // '"', '\'', '|', '>', or 0 for plain
 };
 
-// `mark` is the node's mark; `next_node` is where the following node starts (or doc.size()).
-ScalarSpan FindScalarSpan(std::string_view doc, size_t mark, size_t next_node);
+// `begin` and `end` are the node's byte range in `doc` (YamlNode::begin, YamlNode::end).
+ScalarSpan FindScalarSpan(std::string_view doc, size_t begin, size_t end);
 
 // The first position at or after `from` inside the span where `word` stands as a whole word: not
 // preceded by a reference byte, and followed by none except sentence punctuation ('.' or ':'

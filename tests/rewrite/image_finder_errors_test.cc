@@ -25,13 +25,29 @@ struct ErrorCase {
 TEST_CASE("malformed or unusable documents are refused with file:line:column and a reason") {
   const auto kInvalid = StatusCode::kInvalidArgument;
   const std::vector<ErrorCase> cases = {
+      // The reasons are libyaml's, with what it was parsing and where that started.
       {"unclosed flow sequence", "kind: Pod\nspec: [\n", kInvalid,
-       "f.yaml:12:1: malformed YAML: end of sequence flow not found"},
+       "f.yaml:12:1: malformed YAML: did not find expected node content, while parsing a flow node"},
+      {"flow sequence without its end", "kind: Pod\nspec: [a, b\nstatus: {}\n", kInvalid,
+       "f.yaml:12:7: malformed YAML: did not find expected ',' or ']', while parsing a flow sequence "
+       "that starts at f.yaml:11:7"},
       {"bad indentation", "a:\n  b: c\n d: e\n", kInvalid,
-       "f.yaml:12:2: malformed YAML: end of map not found"},
+       "f.yaml:12:2: malformed YAML: did not find expected key, while parsing a block mapping that "
+       "starts at f.yaml:10:1"},
       {"a tab where indentation is expected", "a:\n\tb: c\n", kInvalid,
-       "f.yaml:11:3: malformed YAML: illegal map value"},
-      {"unknown alias", "a: *nothing\n", kInvalid, "f.yaml:10:4: malformed YAML: the referenced anchor is not defined"},
+       "f.yaml:11:1: malformed YAML: found character that cannot start any token (a tab: YAML "
+       "indents with spaces), while scanning for the next token"},
+      {"unknown alias", "a: *nothing\n", kInvalid,
+       "f.yaml:10:4: malformed YAML: alias *nothing names no anchor defined before it"},
+      {"a control character", "kind: Pod\nmetadata: {name: a\x01}\n", kInvalid,
+       "f.yaml:11:19: malformed YAML: control characters are not allowed (0x01)"},
+      {"columns after multi-byte characters count bytes",
+       "kind: ConfigMap\ndata: {note: \"\xC3\xA9t\xC3\xA9 \xE6\x97\xA5\", x: *nothing}\n", kInvalid,
+       "f.yaml:11:30: malformed YAML: alias *nothing names no anchor defined before it"},
+      {"libyaml's positions after multi-byte characters count bytes too",
+       "kind: ConfigMap\ndata: {note: \"\xC3\xA9t\xC3\xA9 \xE6\x97\xA5\" x}\n", kInvalid,
+       "f.yaml:11:26: malformed YAML: did not find expected ',' or '}', while parsing a flow mapping "
+       "that starts at f.yaml:11:7"},
       {"a sequence is not an object", "- a\n- b\n", kInvalid,
        "f.yaml:10:1: document 3 is a sequence, not a mapping (a Kubernetes object)"},
       {"a scalar is not an object", "# note\njust text\n", kInvalid,

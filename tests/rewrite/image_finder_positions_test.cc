@@ -55,6 +55,14 @@ TEST_CASE("the offset, line and column of an occurrence are those of its bytes")
       {"CRLF in a block scalar",
        "kind: ConfigMap\r\ndata:\r\n  config: |\r\n    x: 1\r\n    image: \"gcr.io/a/b:1\"\r\n",
        "gcr.io/a/b:1", 5, 13},
+      // libyaml counts characters; offsets and columns here count bytes.
+      {"after two-, three- and four-byte characters on the same line",
+       "kind: ConfigMap\ndata:\n  note: \"caf\xC3\xA9 \xE6\x97\xA5 \xF0\x9F\x9A\xA2 gcr.io/a/b:1\"\n",
+       "gcr.io/a/b:1", 3, 25},
+      {"after multi-byte characters in earlier lines and keys",
+       "kind: Pod\nmetadata:\n  annotations: {\xC3\xA9t\xC3\xA9: \"\xE6\x97\xA5\xE6\x9C\xAC\"}\n"
+       "spec:\n  containers:\n  - name: \xF0\x9F\x9A\xA2\n    image: gcr.io/a/b:1\n",
+       "gcr.io/a/b:1", 7, 12},
       {"after a byte order mark (columns count its bytes)",
        "\xEF\xBB\xBF{kind: Pod, spec: {containers: [{image: gcr.io/a/b:1}]}}\n", "gcr.io/a/b:1", 1, 44},
   };
