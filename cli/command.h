@@ -43,8 +43,12 @@ Command AddBundleLoadCommand(CLI::App& root);  // and inspect, verify: cli/bundl
 Command AddBundleInspectCommand(CLI::App& root);
 Command AddBundleVerifyCommand(CLI::App& root);
 Command AddClusterInfoCommand(CLI::App& root);  // `cluster info`: cli/cluster_command.cc
-Command AddSamplesPushCommand(CLI::App& root);  // `samples push`: cli/samples_command.cc
 Command AddInstallCommand(CLI::App& root);      // cli/install_command.cc
 Command AddUninstallCommand(CLI::App& root);    // cli/uninstall_command.cc
+Command AddSamplesPushCommand(CLI::App& root);  // `samples push`: cli/samples_command.cc
+Command AddLoadCommand(CLI::App& root);         // cli/load_command.cc
+// Rewrites hey's single-dash long flags after `load` (-host, -disable-keepalive, -disable-redirects)
+// to the double-dash spelling CLI11 parses; call before parsing. cli/load_command.cc
+void SpellHeyFlags(int argc, char** argv);
 
 }  // namespace ferry::cli

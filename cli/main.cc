@@ -18,9 +18,10 @@ int main(int argc, char** argv) {
   std::vector<Command> commands = {AddCopyCommand(root),   AddMirrorCommand(root),  AddImagesCommand(root),
                                    AddRewriteCommand(root), AddManifestsCommand(root),
                                    AddBundleSaveCommand(root), AddBundleLoadCommand(root), AddBundleInspectCommand(root), AddBundleVerifyCommand(root),
-                                   AddClusterInfoCommand(root), AddSamplesPushCommand(root),
-                                   AddInstallCommand(root), AddUninstallCommand(root)};
+                                   AddClusterInfoCommand(root), AddInstallCommand(root), AddUninstallCommand(root), AddSamplesPushCommand(root),
+                                   AddLoadCommand(root)};
   try {
+    SpellHeyFlags(argc, argv);
     root.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = root.exit(e);
