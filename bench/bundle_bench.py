@@ -53,6 +53,8 @@ from ferrytest import images as fimg  # noqa: E402
 from ferrytest.client import RegistryClient  # noqa: E402
 from ferrytest.util import TempDir  # noqa: E402
 
+from benchlib import write_section
+
 MB = mb.MB
 SECTION = "## ferry bundle"
 SKOPEO = "skopeo"
@@ -869,20 +871,6 @@ def markdown(agg, result, bench, command, elapsed):
         "",
     ]
     return "\n".join(lines)
-
-
-def write_section(path, section):
-    """Replaces the SECTION of `path` (or appends it), keeping every other section as it is."""
-    with open(path) as f:
-        text = f.read()
-    start = text.find(SECTION + "\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + ("" if end < 0 else text[end + 1:])
-    with open(path, "w") as f:
-        f.write(text)
 
 
 def main(argv=None):

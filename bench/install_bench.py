@@ -40,6 +40,8 @@ from ferrytest.kube import Emulator  # noqa: E402
 from ferrytest.registry import Registry  # noqa: E402
 from ferrytest.util import TempDir  # noqa: E402
 
+from benchlib import write_section
+
 SECTION = "## ferry install"
 # Kept with the table: what the numbers mean (measured by hand with -v; update when they move).
 NOTE = ("Where ferry's time goes (one run, `-v`, timestamps from its output): 0.6 s before the first apply (reading and rewriting the release, preflight: 11 manifest HEADs at the mirror in parallel with the access reviews and discovery), 2.1 s waiting for the CRDs, 10.1 s for the webhook Deployment (the emulator's Deployment → ReplicaSet → Pod chain adds a little to the 10 s), 5.3 s for the post-install Job started in the last wave, about 0.1 s per wave of applies. Readiness is polled every 200 ms with one List per resource and namespace. kubectl's row shows no failed apply because serving-core.yaml lists its webhook configurations last, so on the emulator nothing is admitted before the webhook exists; its extra time over its 12 s critical path is kubectl's per-command start-up and discovery and the docs' sequential waits. Putting the post-install Jobs into the workloads wave (they need only the CRDs) would take 5 s off ferry's critical path; `installer/apply_plan` keeps them last for now.\n")
@@ -99,18 +101,6 @@ def run_kubectl(kubectl, kube, rewritten, env):
 def summarize(rows):
     walls = [r[0] for r in rows]
     return statistics.median(walls), min(walls), max(walls)
-
-
-def write_section(path, section):
-    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n\n"
-    start = text.find(SECTION + "\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + ("" if end < 0 else text[end + 1:])
-    with open(path, "w") as f:
-        f.write(text)
 
 
 def main(argv=None):

@@ -48,6 +48,8 @@ STATIC_BODY = b"Hello World!\n"
 PY_HELLOWORLD = r'''
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from benchlib import write_section
 class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_GET(self):
@@ -326,19 +328,6 @@ def targets(agg, servers):
                 result.append((s, f"{p} within 10% of wrk's", f"{f[p] * 1e3:.2f} ms vs {w[p] * 1e3:.2f} ms "
                                f"({diff:+.0%})", abs(diff) <= 0.10))
     return result
-
-
-def write_section(path, section):
-    """Replaces the '## ferry load' section of `path` (or appends it), keeping the others."""
-    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
-    start = text.find("## ferry load\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + ("" if end < 0 else text[end + 1:])
-    with open(path, "w") as f:
-        f.write(text)
 
 
 def main(argv=None):

@@ -62,6 +62,8 @@ sys.path.insert(0, HERE)
 
 from mirror_bench import median, snapshot_binary, wait_quiet  # noqa: E402
 
+from benchlib import write_section
+
 GENERATOR_VERSION = 1   # bump when the generated set changes: the cache key includes it
 MB = 1_000_000
 MIRROR = "mirror.example.com/knative"
@@ -934,24 +936,6 @@ def markdown(args, rows, inputs, cg, result, command, elapsed, idle):
         "",
     ]
     return "\n".join(x for x in lines if x is not None)
-
-
-def write_section(path, section):
-    """Replaces this bench's section of `path` (or appends it), keeping the other sections."""
-    text = ""
-    if os.path.exists(path):
-        with open(path) as f:
-            text = f.read()
-    if not text.strip():
-        text = "# Benchmarks\n\nNumbers from `bench/` (see bench/README.md). Never part of `make test`.\n\n"
-    start = text.find(SECTION + "\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + ("" if end < 0 else text[end + 1:])
-    with open(path, "w") as f:
-        f.write(text)
 
 
 def main(argv=None):

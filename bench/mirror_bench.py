@@ -57,6 +57,8 @@ from ferrytest.registry import Registry, _COMPLETED, _METHOD, _URI, _WRITTEN  # 
 from ferrytest.util import TempDir  # noqa: E402
 from link_shaper import LinkShaper  # noqa: E402
 
+from benchlib import write_section
+
 GENERATOR_VERSION = 3   # bump when the image set changes: the cache key includes it
 MB = 1_000_000
 RTT_MS, CONN_BPS, TOTAL_BPS = 100, 8e6, 40e6
@@ -777,28 +779,6 @@ def reading_notes(agg, image_set, bound):
                  "image at a time, so each image's largest layer crosses one connection capped at "
                  f"{CONN_BPS / MB:.0f} MB/s while the rest of the link idles.")
     return [text, ""]
-
-
-def write_section(path, section):
-    """Replaces the '## ferry mirror' section of `path` (or adds it), keeping other sections."""
-    text = ""
-    if os.path.exists(path):
-        with open(path) as f:
-            text = f.read()
-    if not text.strip():
-        text = "# Benchmarks\n\nNumbers from `bench/` (see bench/README.md). Never part of `make test`.\n\n"
-    start = text.find("## ferry mirror\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + ("" if end < 0 else text[end + 1:])
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        f.write(text)
-
-
-DEFAULT_VARIANTS = ["--jobs 4", "--jobs 16"]
 
 
 def snapshot_binary(path, dest):
