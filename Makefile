@@ -7,7 +7,7 @@ CTEST_TIMEOUT ?= 600
 PACKAGES := build-essential cmake pkg-config ca-certificates \
 	libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libyaml-dev libarchive-dev libzstd-dev \
 	catch2 libcli11-dev \
-	docker-registry skopeo containerd apache2-utils openssl python3 curl time
+	docker-registry skopeo containerd apache2-utils openssl python3 curl time chromium
 
 .PHONY: all deps build demo test clean
 
