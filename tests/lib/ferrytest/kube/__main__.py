@@ -23,6 +23,11 @@ def main(argv=None):
     serve.add_argument("--controllers", action="store_true", help="load controllers and admission")
     serve.add_argument("--workload-delay", action="append", default=[], metavar="NAME=SECONDS",
                        help="readiness delay for the workloads named NAME (repeatable)")
+    serve.add_argument("--dataplane-app", action="append", default=[], metavar="IMAGE_SUBSTRING=PATH",
+                       help="run Knative revision pods whose image contains IMAGE_SUBSTRING as PATH "
+                            "(repeatable; enables the data plane, its gateway goes in state.json)")
+    serve.add_argument("--kpa-stable-window", type=float, default=6.0)
+    serve.add_argument("--scale-to-zero-grace", type=float, default=3.0)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
@@ -30,6 +35,7 @@ def main(argv=None):
     for item in args.workload_delay:
         name, _, seconds = item.partition("=")
         delays[name] = float(seconds)
+    apps = dict(item.split("=", 1) for item in args.dataplane_app if "=" in item)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
@@ -37,9 +43,12 @@ def main(argv=None):
                         crd_established_delay=args.crd_established_delay,
                         workload_ready_delay=args.workload_ready_delay,
                         namespace_finalize_delay=args.namespace_finalize_delay,
-                        image_registry=args.image_registry, workload_delays=delays)
+                        image_registry=args.image_registry, workload_delays=delays,
+                        dataplane=bool(apps), dataplane_apps=apps, kpa_stable_window=args.kpa_stable_window,
+                        scale_to_zero_grace=args.scale_to_zero_grace)
     with emulator:
-        print(json.dumps({"server": emulator.url, "state": emulator.state_file}), flush=True)
+        print(json.dumps({"server": emulator.url, "state": emulator.state_file, "gateway": emulator.gateway}),
+              flush=True)
         while not done.wait(1.0):
             pass
     return 0

@@ -10,8 +10,9 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler
 
-from . import discovery, errors, watch
+from . import discovery, errors, pod_failures, watch
 from .api import Request
+from .auth import authorize
 from .table import to_table, wants_table
 
 log = logging.getLogger("ferrytest.kube")
@@ -151,7 +152,7 @@ class Handler(BaseHTTPRequestHandler):
             raise _not_found_path()
         name = rest[1] if len(rest) > 1 else ""
         sub = rest[2] if len(rest) > 2 else ""
-        if sub and not (sub == "status" and rtype.status):
+        if sub and not (sub == "status" and rtype.status) and not (sub == "log" and rtype.kind == "Pod"):
             raise _not_found_path()
         if name and rtype.namespaced and not namespace:
             raise _not_found_path()
@@ -160,6 +161,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, req, accept):
         api, method = self.emulator.api, self.command
+        if req.subresource == "log":
+            if method != "GET":
+                raise errors.ApiError(405, "MethodNotAllowed", f"the server does not allow this method on the "
+                                                               f"requested resource ({method} {self.url_path})")
+            authorize(req.identity, "get", "", "pods/log", req.namespace, req.name)
+            return self._send_text(200, pod_failures.read_log(self.emulator, req.namespace, req.name, self.query))
         if method in ("GET", "HEAD"):
             if not req.name and self.query.get("watch") in ("true", "1"):
                 return self._watch(req, accept)

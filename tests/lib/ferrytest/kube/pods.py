@@ -1,10 +1,14 @@
 """The simulated kubelet: a new Pod is scheduled at once (Pending), and after its workload's
 start-up delay either runs (Ready; Job pods succeed) or, when an image cannot be pulled from the
 emulator's registry, stays Pending with ErrImagePull, then ImagePullBackOff, with the kubelet's
-Warning Events; it tries the pull again every `image_pull_backoff` seconds (option, default 10)."""
+Warning Events; it tries the pull again every `image_pull_backoff` seconds (option, default 10).
+Test hooks (options, keyed by pod or owner name like workload_delays): `pod_unschedulable` leaves
+the pod unscheduled with the scheduler's message; `pod_crashes` makes its containers exit 1 with
+that text as their log, so the pod is in CrashLoopBackOff. `read_log` answers pods/log."""
 
 import hashlib
 
+from . import pod_failures
 from .image_check import normalize
 from .workload_status import condition
 
@@ -17,10 +21,14 @@ def reconcile_pod(ctl, pod):
     if status.get("phase"):
         return
     now = ctl.now()
+    unschedulable = _hook(ctl.options, "pod_unschedulable", _names(ctl.store, pod))
+    if unschedulable is not None:
+        pod_failures.unschedulable(ctl, pod, unschedulable)
+        return
     ctl.set_status(pod, {"phase": "Pending", "qosClass": "BestEffort", "hostIP": HOST_IP,
                          "hostIPs": [{"ip": HOST_IP}], "startTime": now,
                          "conditions": [condition([], "PodScheduled", "True", None, None, now)]})
-    ctl.later(ctl.delay_for(_names(ctl, pod)), lambda c: start(c, _key(pod), pod["metadata"]["uid"]))
+    ctl.later(ctl.delay_for(_names(ctl.store, pod)), lambda c: start(c, _key(pod), pod["metadata"]["uid"]))
 
 
 HANDLERS = {("", "Pod"): reconcile_pod}
@@ -30,15 +38,26 @@ def _key(pod):
     return "", "Pod", pod["metadata"].get("namespace", ""), pod["metadata"]["name"]
 
 
-def _names(ctl, obj, depth=3):
+def _names(store, obj, depth=3):
     """The pod's name and its owners' names, nearest first (the delays are configured by name)."""
     names = [obj["metadata"]["name"]]
     namespace = obj["metadata"].get("namespace", "")
     for ref in obj["metadata"].get("ownerReferences") or []:
         if depth and ref.get("controller"):
-            owner = ctl.store.get(ref["apiVersion"].rpartition("/")[0], ref["kind"], namespace, ref["name"])
-            names += _names(ctl, owner, depth - 1) if owner else [ref["name"]]
+            owner = store.get(ref["apiVersion"].rpartition("/")[0], ref["kind"], namespace, ref["name"])
+            names += _names(store, owner, depth - 1) if owner else [ref["name"]]
     return names
+
+
+def crash_log(emulator, pod):
+    """What the pod's containers print before they exit, when `pod_crashes` makes them crash."""
+    return _hook(emulator.options, "pod_crashes", _names(emulator.store, pod))
+
+
+def _hook(options, option, names):
+    """The value a test hook option (name -> value) gives the first of `names` it lists, or None."""
+    configured = getattr(options, option, None) or {}
+    return next((configured[n] for n in names if n in configured), None)
 
 
 def _containers(pod):
@@ -63,8 +82,15 @@ def start(ctl, key, uid):
         result = ctl.images.check(c.get("image", ""), registry, max_age=_backoff(ctl))
         if not result.ok:
             failures[c["name"]] = result.message(c.get("image", ""))
+    dataplane = getattr(ctl.emulator, "dataplane", None)  # dataplane.py runs Knative revision pods
+    if dataplane is not None and dataplane.runs(pod):
+        failures.update(dataplane.pull_failure(pod))
     if failures:
         _pull_failed(ctl, pod, failures)
+    elif _hook(ctl.options, "pod_crashes", _names(ctl.store, pod)) is not None:
+        pod_failures.crash(ctl, key, uid)
+    elif dataplane is not None and dataplane.runs(pod):
+        dataplane.launch(pod, _run)  # Running and Ready once its app process answers
     else:
         _run(ctl, pod)
 

@@ -1,7 +1,8 @@
 """`Emulator`: the Kubernetes API-server emulator as a test service. Makes a CA, a server
 certificate and client certificates, listens with HTTPS on a free loopback port, writes
 `DIR/kubeconfig` (contexts admin, cert-admin, viewer, basic) and, last, `DIR/state.json`
-{"server", "ca_file", "admin_token", "kubeconfig"} so a reader that sees it can connect.
+{"server", "ca_file", "admin_token", "kubeconfig"} (+ "gateway" with the data plane) so a reader
+that sees it can connect.
 
 Controllers and admission (controllers.py, admission.py) are loaded only when asked for."""
 
@@ -127,6 +128,9 @@ class Emulator(Service):
             self._install("controllers")
         if self.want_admission:
             self._install("admission")
+        self.dataplane, self.gateway = None, None
+        if self.options.dataplane:
+            self._install("dataplane")  # sets self.dataplane and self.gateway ("127.0.0.1:PORT")
         threading.Thread(target=self._httpd.serve_forever, name="kube-emulator", daemon=True).start()
 
         self.kubeconfig = os.path.join(self.directory, "kubeconfig")
@@ -138,6 +142,8 @@ class Emulator(Service):
         })
         state = {"server": self.url, "ca_file": self.ca_file, "admin_token": self.admin_token,
                  "kubeconfig": self.kubeconfig, "viewer_token": self.viewer_token}
+        if self.gateway:
+            state["gateway"] = self.gateway
         tmp = self.state_file + ".tmp"
         with open(tmp, "w") as f:
             json.dump(state, f, indent=2)
@@ -149,6 +155,9 @@ class Emulator(Service):
             for timer in self._timers:
                 timer.cancel()
             self._timers.clear()
+        for controller in self.controllers:
+            if hasattr(controller, "stop"):
+                controller.stop()  # the data plane kills its app processes
         self.store.close()
         if self._httpd:
             self._httpd.shutdown()

@@ -1,0 +1,155 @@
+"""Integration tests for the emulator's simulated Knative serving data plane (kube/dataplane.py).
+
+Contract under test: a Knative Service's pods are the sample apps run as processes; the gateway
+routes by the Host header `<ksvc>.<ns>.<domain>` to them (unknown host: 404); the pod count follows
+the KPA rule (ceil(concurrency / target), averaged over the stable window) and goes to zero after
+the idle grace; a request at zero is held until a pod is ready (cold start); an image with no app
+leaves the pod in ImagePullBackOff; stopping the emulator stops every app process."""
+
+import http.client
+import threading
+import unittest
+
+from ferrytest.kube.server import Emulator
+from ferrytest.testcase import ServerTestCase
+from ferrytest.util import wait_until
+
+from test_samples import sample_app_path
+
+NS = "demo"
+SERVING = "serving.knative.dev"
+
+
+def knative_service(name, image, target=10, env=None):
+    container = {"image": image, "env": [{"name": k, "value": v} for k, v in (env or {}).items()]}
+    return {"apiVersion": f"{SERVING}/v1", "kind": "Service", "metadata": {"name": name, "namespace": NS},
+            "spec": {"template": {"metadata": {"annotations": {"autoscaling.knative.dev/target": str(target)}},
+                                  "spec": {"containers": [container]}}}}
+
+
+def ready(obj):
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (obj.get("status") or {}).get("conditions") or [])
+
+
+class DataPlaneCase(ServerTestCase):
+    def setUp(self):
+        super().setUp()
+        apps = {"helloworld": sample_app_path("helloworld"), "autoscale": sample_app_path("autoscale")}
+        self.em = self.use(Emulator(controllers=True, pki=self.pki(), dataplane=True, dataplane_apps=apps,
+                                    kpa_stable_window=1.0, kpa_tick=0.1, scale_to_zero_grace=1.5))
+        self.em.options.image_pull_backoff = 0.5
+        self.store = self.em.store
+        self.store.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+
+    def deploy(self, name, image, **kw):
+        """Stores the Service (as the controller tests do: no CRDs needed) and waits until it is Ready;
+        returns its URL host."""
+        self.store.put(knative_service(name, image, **kw))
+        svc = wait_until(lambda: (lambda s: s if s and ready(s) else None)(self.store.get(SERVING, "Service", NS, name)),
+                         f"Knative Service {name} Ready")
+        return svc["status"]["url"].split("://", 1)[1]
+
+    def pods(self, revision):
+        """The revision's pods that are not being deleted."""
+        return [p for p in self.store.list("", "Pod", NS, label_selector={f"{SERVING}/revision": revision})
+                if not p["metadata"].get("deletionTimestamp")]
+
+    def get(self, host, path="/", timeout=30):
+        gw_host, gw_port = self.em.gateway.split(":")
+        conn = http.client.HTTPConnection(gw_host, int(gw_port), timeout=timeout)
+        try:
+            conn.request("GET", path, headers={"Host": host})
+            r = conn.getresponse()
+            return r.status, r.read().decode()
+        finally:
+            conn.close()
+
+
+class TestRouting(DataPlaneCase):
+    def test_host_routes_to_the_app_then_scales_to_zero_and_cold_starts(self):
+        host = self.deploy("hello", "registry.local/samples/helloworld:v1", env={"TARGET": "Ferry"})
+        self.assertEqual(host, f"hello.{NS}.example.com")
+        self.assertEqual(self.get(host), (200, "Hello Ferry!\n"))
+        wait_until(lambda: not self.pods("hello-00001"), "helloworld pods gone after the idle grace")
+
+        status, body = self.get(host)  # held by the gateway until a new pod answers
+        self.assertEqual((status, body), (200, "Hello Ferry!\n"))
+        [pod] = self.pods("hello-00001")
+        self.assertEqual(pod["status"]["phase"], "Running")
+        self.assertTrue(ready(pod))
+
+    def test_unknown_host_gets_404(self):
+        self.deploy("hello", "registry.local/samples/helloworld:v1")
+        self.assertEqual(self.get(f"nothere.{NS}.example.com")[0], 404)
+
+    def test_gateway_service_is_annotated_with_the_real_port(self):
+        self.store.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kourier-system"}})
+        self.store.put({"apiVersion": "v1", "kind": "Service",
+                        "metadata": {"name": "kourier", "namespace": "kourier-system"},
+                        "spec": {"type": "LoadBalancer", "ports": [{"name": "http2", "port": 80}]}})
+
+        def annotated():
+            svc = self.store.get("", "Service", "kourier-system", "kourier")
+            ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or [{}]
+            port = (svc["metadata"].get("annotations") or {}).get("ferry.test/gateway-port")
+            return (ingress[0].get("ip"), port) if port and ingress[0].get("ip") else None
+        self.assertEqual(wait_until(annotated, "kourier Service annotated"),
+                         ("127.0.0.1", self.em.gateway.split(":")[1]))
+
+    def test_image_without_an_app_backs_off(self):
+        self.store.put(knative_service("other", "registry.local/samples/unknown:v1"))
+
+        def waiting_reason():
+            for p in self.pods("other-00001"):
+                for cs in (p.get("status") or {}).get("containerStatuses") or []:
+                    reason = (cs.get("state") or {}).get("waiting", {}).get("reason")
+                    if reason == "ImagePullBackOff":
+                        return cs["state"]["waiting"]
+            return None
+        waiting = wait_until(waiting_reason, "pod of an image without an app in ImagePullBackOff")
+        self.assertIn("registry.local/samples/unknown:v1", waiting["message"])
+
+
+class TestAutoscaling(DataPlaneCase):
+    def test_concurrency_scales_pods_up_and_back_down(self):
+        host = self.deploy("auto", "registry.local/samples/autoscale:v1", target=10)
+        stop = threading.Event()
+        errors = []
+
+        def load():
+            while not stop.is_set():
+                try:
+                    status, body = self.get(host, "/?sleep=300")
+                    if status != 200:
+                        errors.append((status, body))
+                except OSError as e:
+                    errors.append(str(e))
+        threads = [threading.Thread(target=load, daemon=True) for _ in range(30)]
+        for t in threads:
+            t.start()
+        try:
+            peak = wait_until(lambda: (lambda n: n if n >= 2 else None)(
+                sum(1 for p in self.pods("auto-00001") if ready(p))), "autoscale pods to reach 2 or more (3 wanted)")
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(30)
+        self.assertGreaterEqual(peak, 2)
+        self.assertLessEqual(peak, 3)
+        self.assertEqual(errors, [])
+        wait_until(lambda: len(self.pods("auto-00001")) <= 1, "autoscale pods to go back down")
+
+
+class TestStopping(DataPlaneCase):
+    def test_stop_ends_every_app_process(self):
+        host = self.deploy("hello", "registry.local/samples/helloworld:v1")
+        self.assertEqual(self.get(host)[0], 200)
+        procs = [app.proc for app in self.em.dataplane._apps.values()]
+        self.assertTrue(procs)
+        self.em.stop()
+        self.assertTrue(all(p.poll() is not None for p in procs))
+
+
+if __name__ == "__main__":
+    unittest.main()
