@@ -114,7 +114,8 @@ void AddReleaseFlags(CLI::App* app, ReleaseFlags* flags) {
   app->add_option("--max-name-length", flags->max_name_length, "Longest flattened repository name (default 64)");
   app->add_option("--registry-creds", flags->registry_creds,
                   "USER:PASS for the mirror (default: the docker configuration); also the pull secret");
-  app->add_option("--registry-ca", flags->registry_ca,
+  // --registry-ca-cert too: the name the other commands and the registry client's TLS hint use.
+  app->add_option("--registry-ca,--registry-ca-cert", flags->registry_ca,
                   "PEM CA of the mirror: used to check images, and given to Knative's controller");
   app->add_flag("--registry-tls-verify{true}", flags->registry_tls_verify, "Verify the mirror's certificate (default true)");
   app->add_flag("--registry-plain-http", flags->registry_plain_http, "Talk plain HTTP to the mirror");

@@ -59,6 +59,8 @@ KubeResult<AppliedObject> ApplyOnce(KubeClient& client, const ManifestObject& o,
     KubeResult<bool> gone = DeleteJobAndWait(client, *ref, o.key, options.deadline);
     if (!gone.ok()) return gone.error();
     before.reset();
+    // Said, so the user sees why a completed Job runs again.
+    out.note = "deleted and created again: its spec changed and a Job's spec cannot be updated";
   }
   KubeResult<json> applied =
       client.Apply(*ref, o.key.ns, object, {.force = true, .dry_run = options.dry_run, .deadline = options.deadline});

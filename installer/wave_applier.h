@@ -27,7 +27,8 @@ struct AppliedObject {
   ObjectKey key;
   ApplyOutcome outcome = ApplyOutcome::kUnchanged;
   int attempts = 0;
-  std::string note;  // why it was skipped (dry run: its namespace or CRD comes with this install)
+  std::string note;  // why it was skipped (dry run: its namespace or CRD comes with this install), or
+                     // that a changed Job was deleted and created again
 };
 
 struct WaveApplyOptions {

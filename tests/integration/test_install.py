@@ -24,6 +24,7 @@ BUILT_IN_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease
 
 class InstallCase(ServerTestCase):
     skip_images = ()
+    tls_registry = False  # the mirror speaks HTTPS with a certificate from the class's test CA
 
     @classmethod
     def setUpClass(cls):
@@ -38,7 +39,7 @@ class InstallCase(ServerTestCase):
 
     def setUp(self):
         super().setUp()
-        self.reg = self.use(Registry())
+        self.reg = self.use(Registry(tls=self.tls_registry, pki=self.pki() if self.tls_registry else None))
         self.kube = self.use(Emulator(self.tmp.sub("kube"), controllers=True, pki=self.pki(),
                                       crd_established_delay=0.3, workload_ready_delay=0.3,
                                       workload_delays={"webhook": 1.0}, image_registry=self.reg.host))
