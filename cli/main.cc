@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
                                    AddRewriteCommand(root), AddManifestsCommand(root),
                                    AddBundleSaveCommand(root), AddBundleLoadCommand(root), AddBundleInspectCommand(root), AddBundleVerifyCommand(root),
                                    AddClusterInfoCommand(root), AddInstallCommand(root), AddUninstallCommand(root), AddSamplesPushCommand(root),
-                                   AddLoadCommand(root)};
+                                   AddLoadCommand(root), AddSelftestCommand(root)};
   try {
     SpellHeyFlags(argc, argv);
     root.parse(argc, argv);
