@@ -40,6 +40,7 @@ sys.path.insert(0, HERE)
 
 from ferrytest.util import TempDir, free_port, start_process, stop_process, wait_until  # noqa: E402
 from mirror_bench import build_info, snapshot_binary, timed, wait_quiet  # noqa: E402
+from benchlib import write_section  # noqa: E402
 
 PACKAGES = {"hey": "hey", "wrk": "wrk", "nginx": "nginx-light"}
 STATIC_BODY = b"Hello World!\n"
@@ -49,7 +50,6 @@ PY_HELLOWORLD = r'''
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from benchlib import write_section
 class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_GET(self):

@@ -59,16 +59,13 @@ Status ExtractBundleManifests(const std::string& bundle, const std::string& dir)
 // The distinct in-use references of the files that are not already under `prefix`: exactly
 // what `ferry mirror` plans from the same files, so --to names agree.
 Result<ReferenceMap> MapFromNaming(const ReleaseFlags& flags, const ManifestSet& set) {
-  Result<TargetPrefix> to = TargetPrefix::Parse(flags.to);
-  if (!to.ok()) return to.status().WithContext("--to");
-  Result<NamingStrategy> strategy = ParseNamingStrategy(flags.naming);
-  if (!strategy.ok()) return strategy.status().WithContext("--naming");
-  const std::string prefix = to->String() + "/";
+  Result<TargetNaming> target = ParseNamingFlags(flags.naming);
+  if (!target.ok()) return target.status();
+  const std::string prefix = target->to.String() + "/";
   Result<std::vector<ImageReference>> sources = DistinctImages(
       set, flags.manifests.include_optional, [&](const ImageOccurrence& o) { return !o.ref.Name().starts_with(prefix); });
   if (!sources.ok()) return sources.status();
-  return ReferenceMap::FromNaming(*sources, *to,
-                                  {.strategy = *strategy, .pattern = flags.pattern, .max_repository_length = flags.max_name_length});
+  return ReferenceMap::FromNaming(*sources, target->to, target->options);
 }
 
 std::string Label(const nlohmann::json& object, const char* key) {
@@ -108,10 +105,7 @@ void AddReleaseFlags(CLI::App* app, ReleaseFlags* flags) {
   AddManifestFlags(app, &flags->manifests);
   app->add_option("--bundle", flags->bundle, "Take the profile's release files from this bundle (ferry bundle save)");
   app->add_option("--lock", flags->lock, "Lock file from ferry mirror: where each image is at the mirror");
-  app->add_option("--to", flags->to, "Mirror REGISTRY[/NAMESPACE], named as ferry mirror names");
-  app->add_option("--naming", flags->naming, "With --to: preserve (default), flatten or template");
-  app->add_option("--template", flags->pattern, "Pattern for --naming template");
-  app->add_option("--max-name-length", flags->max_name_length, "Longest flattened repository name (default 64)");
+  AddNamingFlags(app, &flags->naming, /*to_required=*/false);
   app->add_option("--registry-creds", flags->registry_creds,
                   "USER:PASS for the mirror (default: the docker configuration); also the pull secret");
   // --registry-ca-cert too: the name the other commands and the registry client's TLS hint use.
@@ -127,8 +121,8 @@ void AddReleaseFlags(CLI::App* app, ReleaseFlags* flags) {
 
 Result<PreparedRelease> PrepareRelease(const ReleaseFlags& flags, bool need_mirror) {
   PreparedRelease release;
-  bool has_mirror = !flags.lock.empty() || !flags.to.empty();
-  if (!flags.lock.empty() && !flags.to.empty()) return InvalidArgument("give one of --lock FILE or --to REGISTRY/NAMESPACE, not both");
+  bool has_mirror = !flags.lock.empty() || !flags.naming.to.empty();
+  if (!flags.lock.empty() && !flags.naming.to.empty()) return InvalidArgument("give one of --lock FILE or --to REGISTRY/NAMESPACE, not both");
   if (need_mirror && !has_mirror)
     return InvalidArgument("say where the images are: --lock images.lock (from ferry mirror) or --to REGISTRY/NAMESPACE");
   ManifestFlags manifests = flags.manifests;
@@ -161,7 +155,7 @@ Result<PreparedRelease> PrepareRelease(const ReleaseFlags& flags, bool need_mirr
       map = ReferenceMap::FromLock(*lock, false);
     } else {
       map = MapFromNaming(flags, *set);
-      if (map.ok()) release.registry = TargetPrefix::Parse(flags.to)->registry;
+      if (map.ok()) release.registry = TargetPrefix::Parse(flags.naming.to)->registry;
     }
     if (!map.ok()) return map.status();
     Result<installer::RewrittenRelease> rewritten = installer::RewriteRelease(*set, *map);

@@ -12,6 +12,7 @@
 #include "cli/manifest_flags.h"
 #include "installer/apply_plan.h"
 #include "mirror/image_reference.h"
+#include "cli/naming_flags.h"
 #include "mirror/target_naming.h"
 #include "mirror/registry_client.h"
 #include "rewrite/release_profile.h"
@@ -21,8 +22,8 @@ namespace ferry::cli {
 struct ReleaseFlags {
   ManifestFlags manifests;
   std::string bundle;
-  std::string lock, to, naming = "preserve", pattern;
-  size_t max_name_length = kDefaultMaxFlatLength;
+  std::string lock;
+  NamingFlags naming;
   std::string registry_creds, registry_ca, pull_secret_from, domain, ingress;
   bool registry_tls_verify = true, registry_plain_http = false, no_pull_secret = false;
 };

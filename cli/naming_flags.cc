@@ -2,8 +2,9 @@
 
 namespace ferry::cli {
 
-void AddNamingFlags(CLI::App* command, NamingFlags* flags) {
-  command->add_option("--to", flags->to, "Target REGISTRY[/NAMESPACE]")->required();
+void AddNamingFlags(CLI::App* command, NamingFlags* flags, bool to_required) {
+  CLI::Option* to = command->add_option("--to", flags->to, "Target REGISTRY[/NAMESPACE]");
+  if (to_required) to->required();
   command->add_option("--naming", flags->naming,
                       "preserve (default), flatten (one level, for ACR Personal) or template");
   command->add_option("--template", flags->pattern,

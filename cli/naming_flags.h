@@ -1,5 +1,6 @@
 // The flags that say where images land under a target (--to, --naming, --template,
-// --max-name-length), shared by the commands that push to a registry (`mirror`, `bundle load`),
+// --max-name-length), shared by the commands that push to a registry (`mirror`, `bundle load`)
+// or name images there (`rewrite`, `install`),
 // and turning them into a TargetPrefix and NamingOptions.
 #pragma once
 
@@ -17,8 +18,8 @@ struct NamingFlags {
   std::size_t max_name_length = kDefaultMaxFlatLength;
 };
 
-// Registers the flags; --to is required.
-void AddNamingFlags(CLI::App* command, NamingFlags* flags);
+// Registers the flags; --to is required unless another flag can say where images are (--lock).
+void AddNamingFlags(CLI::App* command, NamingFlags* flags, bool to_required = true);
 
 struct TargetNaming {
   TargetPrefix to;

@@ -9,6 +9,7 @@
 
 #include "cli/command.h"
 #include "cli/manifest_flags.h"
+#include "cli/naming_flags.h"
 #include "mirror/image_lock.h"
 #include "rewrite/manifest_rewriter.h"
 #include "rewrite/manifest_scan.h"
@@ -19,8 +20,8 @@ namespace {
 
 struct RewriteFlags {
   ManifestFlags manifests;
-  std::string lock, to, naming = "preserve", pattern, output_dir;
-  size_t max_name_length = kDefaultMaxFlatLength;
+  NamingFlags naming;
+  std::string lock, output_dir;
   bool pin_digests = false, in_place = false, check = false;
   std::vector<std::string> allow;
   OutputFormat output = OutputFormat::kText;
@@ -83,23 +84,19 @@ Result<ReferenceMap> MakeMap(const RewriteFlags& flags, const std::vector<SeenRe
     return ReferenceMap::FromLock(*lock, flags.pin_digests);
   }
   if (flags.pin_digests) return InvalidArgument("--pin-digests needs --lock: only a lock knows the digests");
-  Result<TargetPrefix> to = TargetPrefix::Parse(flags.to);
-  if (!to.ok()) return to.status().WithContext("--to");
-  Result<NamingStrategy> strategy = ParseNamingStrategy(flags.naming);
-  if (!strategy.ok()) return strategy.status().WithContext("--naming");
+  Result<TargetNaming> target = ParseNamingFlags(flags.naming);
+  if (!target.ok()) return target.status();
   // Plan exactly the set `ferry mirror` plans from the same files, so flattened names agree;
   // references already under the prefix (a second rewrite) are not sources.
-  const std::string prefix = to->String() + "/";
+  const std::string prefix = target->to.String() + "/";
   std::vector<ImageReference> sources;
   for (const SeenReference& r : seen)
     if ((r.in_use || flags.manifests.include_optional) && !r.ref.Name().starts_with(prefix)) sources.push_back(r.ref);
-  return ReferenceMap::FromNaming(sources, *to,
-                                  {.strategy = *strategy, .pattern = flags.pattern,
-                                   .max_repository_length = flags.max_name_length});
+  return ReferenceMap::FromNaming(sources, target->to, target->options);
 }
 
 int RunRewrite(const RewriteFlags& flags) {
-  if (!flags.check && flags.lock.empty() == flags.to.empty())
+  if (!flags.check && flags.lock.empty() == flags.naming.to.empty())
     return ReportError(InvalidArgument("give exactly one of --lock FILE or --to REGISTRY/NAMESPACE"));
   if (!flags.check && flags.output_dir.empty() == !flags.in_place)
     return ReportError(InvalidArgument("give exactly one of -o DIR or --in-place"));
@@ -172,10 +169,7 @@ Command AddRewriteCommand(CLI::App& root) {
       "  ferry rewrite -f rewritten/ --check --allow registry.cn-hangzhou.aliyuncs.com/   # CI gate");
   AddManifestFlags(app, &flags->manifests);
   app->add_option("--lock", flags->lock, "Lock file from ferry mirror");
-  app->add_option("--to", flags->to, "Target REGISTRY[/NAMESPACE], named as ferry mirror names");
-  app->add_option("--naming", flags->naming, "preserve (default), flatten or template");
-  app->add_option("--template", flags->pattern, "Pattern for --naming template");
-  app->add_option("--max-name-length", flags->max_name_length, "Longest flattened repository name (default 64)");
+  AddNamingFlags(app, &flags->naming, /*to_required=*/false);
   app->add_flag("--pin-digests", flags->pin_digests, "With --lock: write tag references as tag@digest");
   app->add_option("-o,--output-dir", flags->output_dir, "Write the rewritten files into this directory");
   app->add_flag("--in-place", flags->in_place, "Replace the files themselves (atomically)");
