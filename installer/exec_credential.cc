@@ -8,6 +8,7 @@
 
 #include "common/base64.h"
 #include "common/subprocess.h"
+#include "common/text_position.h"
 
 namespace ferry::installer {
 namespace {
@@ -37,20 +38,6 @@ std::string Describe(const ExecConfig& exec, const ClusterConfig& cluster) {
   std::string text = "exec plugin \"" + exec.command + "\"";
   if (!cluster.source.empty()) text += " (" + cluster.source + ")";
   return text;
-}
-
-// "line L, column C" of a byte offset, for JSON errors that must not quote the text.
-std::string Position(std::string_view text, size_t byte) {
-  size_t line = 1, column = 1;
-  for (size_t i = 0; i < byte && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-  }
-  return "line " + std::to_string(line) + ", column " + std::to_string(column);
 }
 
 // Reads an optional string member; anything else but a string or null is an error.
@@ -155,7 +142,7 @@ Result<Credential> ParseExecCredential(std::string_view output, const std::strin
   } catch (const nlohmann::json::parse_error& e) {
     // e.what() quotes the text near the error, which may be the token.
     size_t byte = e.byte > 0 ? e.byte - 1 : 0;
-    return InvalidArgument(where + " printed malformed JSON (" + Position(output, byte) +
+    return InvalidArgument(where + " printed malformed JSON (" + TextPosition(output, byte) +
                            "); it must print an ExecCredential");
   }
   if (!root.is_object()) return InvalidArgument(where + " printed JSON that is not an object");

@@ -1,9 +1,6 @@
 // Parsing kubeconfig files into named entries and merging them; see kubeconfig_merge.h.
 #include "installer/kubeconfig_merge.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <tuple>
 #include <utility>
@@ -113,23 +110,6 @@ Result<MergedKubeconfig> LoadKubeconfigFiles(const std::vector<std::string>& fil
     Merge(std::move(*file), merged);
   }
   return merged;
-}
-
-Result<std::string> ReadLocalFile(const std::string& path) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) {
-    int error = errno;
-    return Status(error == ENOENT ? StatusCode::kNotFound : StatusCode::kIo, std::strerror(error));
-  }
-  std::string text;
-  char buf[8192];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, file)) > 0) text.append(buf, n);
-  bool failed = std::ferror(file);
-  int error = errno;
-  std::fclose(file);
-  if (failed) return IoError(std::strerror(error));
-  return text;
 }
 
 std::string TrimSpace(const std::string& text) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/local_file.h"
 #include "common/status.h"
 #include "installer/kubeconfig_field.h"
 
@@ -33,10 +34,6 @@ struct MergedKubeconfig {
 // error (clusters not a list, an entry without a name, a name twice in one file) names the field.
 Result<MergedKubeconfig> LoadKubeconfigFiles(const std::vector<std::string>& files,
                                              bool skip_missing);
-
-// The whole file. On failure the Status (NotFound for a missing file, else IoError) carries only
-// the system's reason, for the caller to put after the place.
-Result<std::string> ReadLocalFile(const std::string& path);
 
 // `text` without leading and trailing whitespace (token files end in a newline).
 std::string TrimSpace(const std::string& text);

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <map>
-#include <mutex>
 
 #include "installer/cluster_info.h"
 
@@ -49,26 +48,39 @@ std::string CheckAccess(KubeClient& client, const AccessCheck& check, const std:
          (reason.empty() ? "" : " (" + reason + ")") + "; the install needs cluster-admin rights";
 }
 
-// Starts one manifest HEAD per image on `pool`; each writes its problem (or "") into `problems`.
+// Starts one manifest HEAD per image on `pool`; each writes its outcome into `checks`.
 // The caller runs the cluster checks meanwhile, then waits for the pool.
-void StartImageChecks(TaskPool& pool, const PreflightOptions& options, std::vector<std::string>& problems) {
+void StartImageChecks(TaskPool& pool, const PreflightOptions& options, std::vector<ImageCheck>& checks) {
   std::map<std::string, std::shared_ptr<RegistryClient>> clients;
   for (const ImageReference& ref : options.images)
     if (!clients.count(ref.registry))
       clients[ref.registry] = std::make_shared<RegistryClient>(ref.registry, ref.ApiHost(), options.registry);
-  problems.assign(options.images.size(), "");
-  for (size_t i = 0; i < options.images.size(); ++i) {
-    std::shared_ptr<RegistryClient> client = clients.at(options.images[i].registry);
-    pool.Post([&options, &problems, client, i] {
-      const ImageReference& ref = options.images[i];
+  checks.clear();
+  for (const ImageReference& ref : options.images) checks.push_back({.image = ref});
+  for (ImageCheck& check : checks) {
+    std::shared_ptr<RegistryClient> client = clients.at(check.image.registry);
+    pool.Post([&check, client] {
+      const ImageReference& ref = check.image;
       Result<std::optional<std::string>> digest = client->HeadManifest(ref.repository, ref.ManifestIdentifier());
       if (!digest.ok())
-        problems[i] = "image " + ref.String() + " cannot be checked at the mirror: " + digest.status().message();
-      else if (!digest->has_value())
-        problems[i] = "image " + ref.String() + " is missing from the mirror (" + ref.registry +
-                      " has no manifest for it); copy it there with ferry mirror";
+        check.status = digest.status();
+      else
+        check.missing = !digest->has_value();
     });
   }
+}
+
+// Failures that say nothing about one image: every image at that registry fails the same way.
+bool IsRegistryFailure(StatusCode code) {
+  return code == StatusCode::kUnavailable || code == StatusCode::kTls || code == StatusCode::kUnauthenticated ||
+         code == StatusCode::kPermissionDenied;
+}
+
+// Failed checks that share a cause have the same key: the registry and either the code (registry
+// failures; their messages differ only by repository) or the message itself.
+std::string FailureKey(const ImageCheck& check) {
+  const Status& s = check.status;
+  return check.image.registry + "\n" + (IsRegistryFailure(s.code()) ? StatusCodeName(s.code()) : s.message());
 }
 
 bool IsNetworkingGroup(const std::string& group, const std::string& layer) {
@@ -110,11 +122,36 @@ std::vector<std::string> UnservedKindProblems(const std::vector<UnservedKind>& u
   return out;
 }
 
+std::vector<std::string> ImageCheckProblems(const std::vector<ImageCheck>& checks) {
+  std::map<std::string, std::vector<const ImageCheck*>> by_cause;
+  for (const ImageCheck& check : checks)
+    if (!check.status.ok()) by_cause[FailureKey(check)].push_back(&check);
+  std::vector<std::string> out;
+  for (const ImageCheck& check : checks) {
+    if (check.missing) {
+      out.push_back("image " + check.image.String() + " is missing from the mirror (" + check.image.registry +
+                    " has no manifest for it); copy it there with ferry mirror");
+      continue;
+    }
+    if (check.status.ok()) continue;
+    const std::vector<const ImageCheck*>& same = by_cause.at(FailureKey(check));
+    if (same.size() == 1) {
+      out.push_back("image " + check.image.String() + " cannot be checked at the mirror: " + check.status.message());
+    } else if (same.front() == &check) {
+      std::string named = same[0]->image.String() + ", " + same[1]->image.String();
+      if (same.size() > 2) named += " and " + std::to_string(same.size() - 2) + " more";
+      out.push_back(std::to_string(same.size()) + " images cannot be checked at the mirror (" + named +
+                    "): " + check.status.message());
+    }
+  }
+  return out;
+}
+
 PreflightReport RunPreflight(KubeClient& client, TaskPool& pool, const std::vector<ManifestObject>& objects,
                              const PreflightOptions& options, InstallProgress& progress) {
   PreflightReport report;
-  std::vector<std::string> image_problems;
-  StartImageChecks(pool, options, image_problems);
+  std::vector<ImageCheck> image_checks;
+  StartImageChecks(pool, options, image_checks);
   KubeResult<HttpResponse> version = client.Send({.path = "/version", .deadline = options.deadline, .what = "get /version"});
   if (!version.ok()) {
     report.problems.push_back(ClusterFailureReason(version.error(), client.config()));
@@ -140,8 +177,7 @@ PreflightReport RunPreflight(KubeClient& client, TaskPool& pool, const std::vect
     }
   }
   pool.Wait();
-  for (std::string& p : image_problems)
-    if (!p.empty()) report.problems.push_back(std::move(p));
+  for (std::string& p : ImageCheckProblems(image_checks)) report.problems.push_back(std::move(p));
   progress.Emit({"preflight",
                  report.ok() ? "preflight: cluster reachable, access allowed, every kind served, " +
                                    std::to_string(options.images.size()) + " image(s) present at the mirror"

@@ -7,7 +7,7 @@
 //    modern cluster: "extensions/v1beta1 Deployment" is not served; a profile whose networking
 //    layer must already run: its CRDs are missing);
 //  - every image of the rewritten release exists at the mirror (manifest HEAD with the user's
-//    credentials).
+//    credentials); a mirror that cannot be reached or refuses us is said once, not once per image.
 #pragma once
 
 #include <set>
@@ -48,6 +48,20 @@ std::vector<UnservedKind> UnservedKinds(const std::vector<ManifestObject>& objec
 // provides say that layer is missing; the rest say the cluster does not serve those versions.
 std::vector<std::string> UnservedKindProblems(const std::vector<UnservedKind>& unserved, const std::string& layer,
                                               bool layer_preinstalled);
+
+// The outcome of one image's manifest HEAD at the mirror.
+struct ImageCheck {
+  ImageReference image;
+  Status status;         // not OK: the check itself failed (the message names registry and repository)
+  bool missing = false;  // the registry answered that it has no manifest for the image
+};
+
+// The problem lines for `checks`, in image order. A missing image is a line of its own. A failure
+// that is about the registry (unreachable, TLS, credentials refused: the same status code at one
+// registry) repeats for every image there, so it is one line naming how many images it affects, the
+// first two, and the first image's message with its hint; so is any other message repeated verbatim
+// at one registry (an answer that is not a registry's). Other failures are one line per image.
+std::vector<std::string> ImageCheckProblems(const std::vector<ImageCheck>& checks);
 
 // Runs every check (image HEADs concurrently on `pool`). An unreachable cluster stops the other
 // cluster checks; the image checks run regardless.

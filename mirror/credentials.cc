@@ -1,15 +1,15 @@
+// Registry credentials: USER:PASS flags, docker config files and credential helpers; see credentials.h.
 #include "mirror/credentials.h"
 
 #include <cctype>
-#include <cerrno>
-#include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <nlohmann/json.hpp>
 #include <vector>
 
 #include "common/base64.h"
+#include "common/local_file.h"
 #include "common/subprocess.h"
+#include "common/text_position.h"
 
 namespace ferry {
 namespace {
@@ -99,20 +99,6 @@ Result<std::optional<Credential>> AskHelper(const std::string& name, const std::
   return std::optional<Credential>(credential);
 }
 
-// Turns a byte offset into "line L, column C" (both from 1).
-std::string Position(const std::string& text, size_t byte) {
-  size_t line = 1, column = 1;
-  for (size_t i = 0; i < byte && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-  }
-  return "line " + std::to_string(line) + ", column " + std::to_string(column);
-}
-
 // Reads an optional string member; a non-string is an error naming only the key.
 Status ReadString(const nlohmann::json& object, const char* key, const std::string& where,
                   std::string& out) {
@@ -140,21 +126,12 @@ Result<Credential> ParseUserPass(std::string_view text) {
 Result<DockerConfig> DockerConfig::Load(const std::string& path) {
   DockerConfig config;
   config.path_ = path;
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) {
-    if (errno == ENOENT) return config;
-    return IoError("cannot read docker config " + path + ": " + std::strerror(errno));
+  Result<std::string> read = ReadLocalFile(path);
+  if (!read.ok()) {
+    if (read.status().code() == StatusCode::kNotFound) return config;
+    return IoError("cannot read docker config " + path + ": " + read.status().message());
   }
-  std::string text;
-  char buf[8192];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, file)) > 0) text.append(buf, n);
-  bool failed = std::ferror(file);
-  int read_errno = errno;
-  std::fclose(file);
-  if (failed) {
-    return IoError("cannot read docker config " + path + ": " + std::strerror(read_errno));
-  }
+  const std::string& text = *read;
 
   std::string where = "docker config " + path;
   nlohmann::json root;
@@ -163,7 +140,7 @@ Result<DockerConfig> DockerConfig::Load(const std::string& path) {
   } catch (const nlohmann::json::parse_error& e) {
     // e.what() quotes the text near the error, which may be a secret.
     size_t byte = e.byte > 0 ? e.byte - 1 : 0;
-    return InvalidArgument(where + ": malformed JSON at " + Position(text, byte));
+    return InvalidArgument(where + ": malformed JSON at " + TextPosition(text, byte));
   }
   if (!root.is_object()) return InvalidArgument(where + ": top level is not a JSON object");
 
