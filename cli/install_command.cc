@@ -23,7 +23,7 @@ struct InstallFlags {
   ReleaseFlags release;
   KubeFlags kube;
   std::string timeout = "10m";
-  bool dry_run = false, plan = false, skip_preflight = false;
+  bool dry_run = false, plan = false, skip_preflight = false, no_wait_load_balancer = false;
   int concurrency = 8;
   OutputFormat output = OutputFormat::kText;
 };
@@ -94,7 +94,8 @@ int RunInstallCommand(const InstallFlags& flags) {
   }
 
   installer::InstallOptions options{.profile = release->name, .version = release->version, .timeout = *timeout,
-                                    .dry_run = flags.dry_run, .concurrency = flags.concurrency};
+                                    .dry_run = flags.dry_run, .concurrency = flags.concurrency,
+                                    .wait_for_load_balancer = !flags.no_wait_load_balancer};
   Result<installer::InstallSummary> summary = installer::RunInstall(*client, release->plan, options, printer);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!summary.ok()) {
@@ -133,10 +134,14 @@ Command AddInstallCommand(CLI::App& root) {
       "--registry-ca), --domain, the ingress class. What was applied is recorded in ferry-system;\n"
       "running install again reports \"unchanged\", a newer profile prunes what it no longer has.\n"
       "On a timeout it prints why each workload is not ready (ImagePullBackOff with the image,\n"
-      "CrashLoopBackOff with its last log lines, Pending) and recent Warning events.\n\n"
+      "CrashLoopBackOff with its last log lines, Pending) and recent Warning events.\n"
+      "The gateway's LoadBalancer Service is ready once it has an address; on a cluster with no\n"
+      "load-balancer controller (kind, bare metal) pass --no-wait-load-balancer and reach the\n"
+      "gateway through its NodePort (ferry selftest finds it).\n\n"
       "Examples:\n"
       "  ferry install --profile knative-1.23-kourier --manifests-dir release/ --lock images.lock\n"
       "  ferry install --profile knative-1.23-kourier --bundle knative.tar --to harbor.local/knative --domain example.com\n"
+      "  ferry install --profile knative-1.23-kourier --manifests-dir release/ --lock images.lock --no-wait-load-balancer\n"
       "  ferry install --profile knative-1.23-kourier --manifests-dir release/ --plan");
   AddReleaseFlags(app, &flags->release);
   AddKubeFlags(app, &flags->kube);
@@ -144,6 +149,8 @@ Command AddInstallCommand(CLI::App& root) {
   app->add_flag("--dry-run", flags->dry_run, "Send every apply with dryRun=All: validated and admitted, nothing stored");
   app->add_flag("--plan", flags->plan, "Print the waves and what is waited for; no cluster needed");
   app->add_flag("--skip-preflight", flags->skip_preflight, "Apply without the checks (access, kinds, images at the mirror)");
+  app->add_flag("--no-wait-load-balancer", flags->no_wait_load_balancer,
+                "Count a LoadBalancer Service without an address as ready (no load-balancer controller)");
   app->add_option("--concurrency", flags->concurrency, "Objects applied at once inside a wave (default 8)");
   AddOutputFlag(app, &flags->output);
   return {app, [flags] { return RunInstallCommand(*flags); }};

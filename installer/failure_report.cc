@@ -64,7 +64,34 @@ bool IsWorkload(const ObjectKey& key) {
          (key.group == "batch" && key.kind == "Job");
 }
 
+// The Service port that carries plain HTTP, as the self-test's gateway finder picks it.
+const json* HttpPort(const json& service) {
+  const json& ports = At(At(service, "spec"), "ports");
+  if (!ports.is_array() || ports.empty()) return nullptr;
+  for (const json& p : ports)
+    if (At(p, "port") == 80) return &p;
+  for (const json& p : ports)
+    if (Str(p, "name") == "http" || Str(p, "name") == "http2") return &p;
+  return &ports[0];
+}
+
 }  // namespace
+
+std::vector<std::string> DiagnoseLoadBalancer(const json& service) {
+  if (Str(service, "kind") != "Service" || Str(At(service, "spec"), "type") != "LoadBalancer") return {};
+  const json& ingress = At(At(At(service, "status"), "loadBalancer"), "ingress");
+  if (ingress.is_array() && !ingress.empty()) return {};
+  std::string reach = "reach it through its NodePort on a node's address";
+  if (const json* port = HttpPort(service); port && At(*port, "nodePort").is_number_integer()) {
+    reach = "reach it at a node's address on NodePort " + std::to_string(At(*port, "nodePort").get<int>()) +
+            " (its port " + std::to_string(At(*port, "port").is_number_integer() ? At(*port, "port").get<int>() : 0) +
+            ")";
+  }
+  const json& meta = At(service, "metadata");
+  return {"Service " + Str(meta, "namespace") + "/" + Str(meta, "name") +
+          " has no LoadBalancer address: the cluster may have no load-balancer controller (kind, bare metal); "
+          "install with --no-wait-load-balancer and " + reach};
+}
 
 std::vector<std::string> DiagnosePod(const json& pod, const std::vector<json>& events,
                                      const std::function<std::string(const std::string&)>& logs) {
@@ -148,6 +175,7 @@ std::vector<std::string> DiagnoseUnready(KubeClient& client, const WaitOutcome& 
     out.push_back("not ready: " + outcome.pending[i].message);
     const ManifestObject& m = outcome.pending_manifests[i];
     const json& live = outcome.pending_objects[i];
+    for (std::string& line : DiagnoseLoadBalancer(live)) out.push_back("  " + line);
     if (!IsWorkload(m.key) || live.is_null()) continue;
     std::string selector = LabelSelector(live);
     KubeResult<json> pods = client.List(*pods_ref, m.key.ns, {.label_selector = selector, .deadline = deadline});

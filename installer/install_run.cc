@@ -54,6 +54,25 @@ std::vector<ManifestObject> WaitTargets(const ApplyPlan& plan, const ApplyWave& 
   return out;
 }
 
+// True when every object the wait gave up on is a LoadBalancer Service that only lacks an address.
+bool OnlyLoadBalancersPending(const WaitOutcome& outcome) {
+  if (outcome.pending_objects.empty()) return false;
+  for (const json& live : outcome.pending_objects)
+    if (live.is_null() || !ReadinessOf(live, {.wait_for_load_balancer = false}).waived) return false;
+  return true;
+}
+
+// The error for a wait that timed out, with what to do when only load balancers are missing.
+Status WaitTimedOut(const char* what, const WaitOutcome& outcome) {
+  std::string first = outcome.pending.empty() ? "" : ": " + outcome.pending.front().message;
+  std::string text = "timed out waiting for " + std::string(what) + " (" + std::to_string(outcome.pending.size()) +
+                     " not ready" + first + ")";
+  if (OnlyLoadBalancersPending(outcome))
+    text += "; only a LoadBalancer address is missing: on a cluster without a load-balancer controller, "
+            "install with --no-wait-load-balancer and reach the gateway through its NodePort";
+  return Unavailable(text);
+}
+
 const char* WaitLabel(WaitFor wait) {
   switch (wait) {
     case WaitFor::kCrdsEstablished: return "CRDs established";
@@ -139,15 +158,20 @@ Result<InstallSummary> RunInstall(KubeClient& client, const ApplyPlan& plan, con
     if (options.dry_run || wave.wait == WaitFor::kNothing) continue;
     std::vector<ManifestObject> targets = WaitTargets(plan, wave);
     if (targets.empty()) continue;
-    KubeResult<WaitOutcome> waited = WaitUntilReady(
-        client, targets, {.deadline = deadline, .interval = options.poll_interval, .what = WaitLabel(wave.wait)}, progress);
+    KubeResult<WaitOutcome> waited =
+        WaitUntilReady(client, targets,
+                       {.deadline = deadline, .interval = options.poll_interval, .what = WaitLabel(wave.wait),
+                        .readiness = {.wait_for_load_balancer = options.wait_for_load_balancer}},
+                       progress);
     if (!waited.ok()) return waited.status().WithContext(std::string("wait for ") + WaitLabel(wave.wait));
+    for (const Readiness& r : waited->waived) {
+      std::string line = "  " + r.message + " (not waited for: --no-wait-load-balancer)";
+      progress.Emit({"note", line, {{"note", line.substr(2)}}});
+    }
     if (!waited->ready) {
       summary.diagnosis = DiagnoseUnready(client, *waited, PlanNamespaces(plan), Clock::now() + std::chrono::seconds(20));
       for (const std::string& line : summary.diagnosis) progress.Emit({"diagnosis", line, {{"line", line}}});
-      std::string first = waited->pending.empty() ? "" : ": " + waited->pending.front().message;
-      return Unavailable("timed out waiting for " + std::string(WaitLabel(wave.wait)) + " (" +
-                         std::to_string(waited->pending.size()) + " not ready" + first + ")");
+      return WaitTimedOut(WaitLabel(wave.wait), *waited);
     }
     progress.Emit({"ready", "  " + std::string(WaitLabel(wave.wait)) + " (" + std::to_string(targets.size()) + ")",
                    {{"wait", WaitLabel(wave.wait)}, {"objects", targets.size()}}});

@@ -23,6 +23,9 @@ struct InstallOptions {
   bool dry_run = false;                       // dryRun=All for every apply; no waits, no inventory
   int concurrency = 8;                        // objects applied at once inside a wave
   std::chrono::milliseconds poll_interval{200};
+  // false (--no-wait-load-balancer): a LoadBalancer Service without an address counts as ready,
+  // said once as a "note"; for clusters without a load-balancer controller.
+  bool wait_for_load_balancer = true;
 };
 
 struct InstallSummary {
@@ -31,8 +34,9 @@ struct InstallSummary {
   std::vector<std::string> diagnosis;  // when a wait did not finish: what is wrong, one line each
 };
 
-// Runs the plan. A failed wait returns Unavailable whose message says what was awaited; the
-// diagnosis lines are emitted as "diagnosis" events before that.
+// Runs the plan. A failed wait returns Unavailable whose message says what was awaited (and, when
+// only LoadBalancer addresses are missing, the flag that does not wait for them); the diagnosis
+// lines are emitted as "diagnosis" events before that.
 Result<InstallSummary> RunInstall(KubeClient& client, const ApplyPlan& plan, const InstallOptions& options,
                                   InstallProgress& progress);
 

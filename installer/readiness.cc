@@ -47,8 +47,9 @@ std::string Detail(const Condition& c) {
 
 class Rules {
  public:
-  explicit Rules(const json& object)
+  Rules(const json& object, const ReadinessOptions& options)
       : object_(object),
+        options_(options),
         status_(FieldOf(object, "status")),
         spec_(FieldOf(object, "spec")),
         key_(KeyOf(object)),
@@ -191,6 +192,11 @@ class Rules {
           StringField(first, "ip").empty() ? StringField(first, "hostname") : StringField(first, "ip");
       return Current("load balancer at " + address);
     }
+    if (!options_.wait_for_load_balancer) {
+      Readiness r = Current("no LoadBalancer address");
+      r.waived = true;
+      return r;
+    }
     return InProgress("waiting for a load balancer address (status.loadBalancer.ingress is empty)");
   }
 
@@ -219,6 +225,7 @@ class Rules {
   }
 
   const json& object_;
+  const ReadinessOptions& options_;
   const json& status_;
   const json& spec_;
   const ObjectKey key_;
@@ -241,7 +248,9 @@ const char* ReadyStateName(ReadyState state) {
   return "Unknown";
 }
 
-Readiness ReadinessOf(const json& object) { return Rules(object).Compute(); }
+Readiness ReadinessOf(const json& object, const ReadinessOptions& options) {
+  return Rules(object, options).Compute();
+}
 
 bool HasReadinessRule(const json& object) {
   ObjectKey key = KeyOf(object);

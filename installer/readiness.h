@@ -18,7 +18,8 @@
 //               Current when Established=True.
 //  APIService   Current only when Available=True (kstatus has no rule and says Current).
 //  Service      type LoadBalancer: Current only when status.loadBalancer.ingress is non-empty
-//               (kstatus only checks spec.clusterIP); other types are Current.
+//               (kstatus only checks spec.clusterIP), unless ReadinessOptions says not to wait
+//               for it: then Current and `waived`; other types are Current.
 //  Pod          Current when Succeeded, or Running with Ready=True; Failed when Failed.
 //  PVC          Current when Bound.
 //  Knative objects (API group *.knative.dev) and any other object with a Ready condition:
@@ -43,9 +44,19 @@ struct Readiness {
   // Starts with "Kind namespace/name: " and says what is still awaited or what failed:
   // "Deployment knative-serving/webhook: 0 of 1 replicas available".
   std::string message;
+  // Current only because ReadinessOptions skipped the wait (the message says what is missing).
+  bool waived = false;
 };
 
-Readiness ReadinessOf(const nlohmann::json& object);
+// What the caller chose not to wait for.
+struct ReadinessOptions {
+  // false: a LoadBalancer Service without an address is Current (waived). Clusters with no
+  // load-balancer controller (kind, bare metal, many private clusters) never give one; users
+  // there reach the gateway through its NodePort.
+  bool wait_for_load_balancer = true;
+};
+
+Readiness ReadinessOf(const nlohmann::json& object, const ReadinessOptions& options = {});
 
 // True for the objects worth waiting for after applying (those with a rule above, and Knative
 // objects); ConfigMaps, RBAC and the like are ready as soon as they are stored.

@@ -82,7 +82,8 @@ KubeResult<WaitOutcome> WaitUntilReady(KubeClient& client, const std::vector<Man
         last[i] = (*live)[i];
         Readiness r = last[i].is_null()
                           ? Readiness{ReadyState::kInProgress, objects[i].key.ToString() + ": not found yet"}
-                          : ReadinessOf(last[i]);
+                          : ReadinessOf(last[i], options.readiness);
+        if (r.waived) outcome.waived.push_back(r);
         if (r.state != ReadyState::kCurrent) {
           still.push_back(i);
           states.push_back(r);
@@ -111,7 +112,7 @@ KubeResult<WaitOutcome> WaitUntilReady(KubeClient& client, const std::vector<Man
   for (size_t i : pending) {
     outcome.pending.push_back(last[i].is_null()
                                   ? Readiness{ReadyState::kInProgress, objects[i].key.ToString() + ": not found"}
-                                  : ReadinessOf(last[i]));
+                                  : ReadinessOf(last[i], options.readiness));
     outcome.pending_objects.push_back(last[i]);
     outcome.pending_manifests.push_back(objects[i]);
   }

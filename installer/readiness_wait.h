@@ -18,6 +18,7 @@ struct WaitOptions {
   Deadline deadline{};
   std::chrono::milliseconds interval{200};
   std::string what;  // "CRDs established", for the progress lines
+  ReadinessOptions readiness;  // what not to wait for
 };
 
 struct WaitOutcome {
@@ -25,6 +26,7 @@ struct WaitOutcome {
   std::vector<Readiness> pending;   // the objects that were not (last seen state), in input order
   std::vector<nlohmann::json> pending_objects;  // their last live copies (null when not found)
   std::vector<ManifestObject> pending_manifests;  // their manifests
+  std::vector<Readiness> waived;  // counted as ready only because options.readiness said so (once each)
   int rounds = 0;
 };
 

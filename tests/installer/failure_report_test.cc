@@ -70,3 +70,22 @@ TEST_CASE("warning events: newest last, limited, without repeats of what was alr
   CHECK(lines[0] == "Warning Failed Pod ns/p: second");
   CHECK(lines[1] == "Warning Failed Pod ns/p: third");
 }
+
+TEST_CASE("a LoadBalancer without an address names the flag and its NodePort", "[failure_report]") {
+  json service = json::parse(R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"kourier","namespace":"kourier-system"},
+      "spec":{"type":"LoadBalancer","ports":[{"name":"https","port":443,"nodePort":31443},
+                                             {"name":"http2","port":80,"nodePort":31080}]},
+      "status":{"loadBalancer":{}}})");
+  std::vector<std::string> lines = DiagnoseLoadBalancer(service);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0] ==
+        "Service kourier-system/kourier has no LoadBalancer address: the cluster may have no load-balancer controller "
+        "(kind, bare metal); install with --no-wait-load-balancer and reach it at a node's address on NodePort 31080 "
+        "(its port 80)");
+
+  service["status"]["loadBalancer"]["ingress"] = json::array({{{"ip", "192.0.2.10"}}});
+  CHECK(DiagnoseLoadBalancer(service).empty());
+  service["spec"]["type"] = "ClusterIP";
+  service["status"] = json::object();
+  CHECK(DiagnoseLoadBalancer(service).empty());
+}

@@ -184,6 +184,22 @@ TEST_CASE("Service: a LoadBalancer needs an address (stricter than kstatus)", "[
   });
 }
 
+TEST_CASE("Service: without waiting for load balancers, a missing address is waived", "[readiness]") {
+  json pending = json::parse(R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"kourier","namespace":"kourier-system"},
+      "spec":{"type":"LoadBalancer","clusterIP":"10.0.0.2"},"status":{"loadBalancer":{}}})");
+  Readiness r = ReadinessOf(pending, {.wait_for_load_balancer = false});
+  CHECK(r.state == ReadyState::kCurrent);
+  CHECK(r.waived);
+  CHECK(r.message == "Service kourier-system/kourier: no LoadBalancer address");
+  CHECK_FALSE(ReadinessOf(pending).waived);
+
+  json with_address = pending;
+  with_address["status"]["loadBalancer"]["ingress"] = json::array({{{"ip", "192.0.2.10"}}});
+  Readiness ready = ReadinessOf(with_address, {.wait_for_load_balancer = false});
+  CHECK(ready.state == ReadyState::kCurrent);
+  CHECK_FALSE(ready.waived);
+}
+
 TEST_CASE("Knative objects by their Ready condition", "[readiness]") {
   CheckRows({
       {"ready",

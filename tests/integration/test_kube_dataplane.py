@@ -4,9 +4,12 @@ Contract under test: a Knative Service's pods are the sample apps run as process
 routes by the Host header `<ksvc>.<ns>.<domain>` to them (unknown host: 404); the pod count follows
 the KPA rule (ceil(concurrency / target), averaged over the stable window) and goes to zero after
 the idle grace; a request at zero is held until a pod is ready (cold start); an image with no app
-leaves the pod in ImagePullBackOff; stopping the emulator stops every app process."""
+leaves the pod in ImagePullBackOff; stopping the emulator stops every app process. The gateway
+also answers on 127.0.0.1 (the Node's InternalIP) at the gateway Service's HTTP nodePort; with
+load_balancer=False a LoadBalancer Service gets nodePorts in 30000-32767 but no ingress."""
 
 import http.client
+import socket
 import threading
 import unittest
 
@@ -33,11 +36,14 @@ def ready(obj):
 
 
 class DataPlaneCase(ServerTestCase):
+    load_balancer = True  # the emulator's option: False = a cluster without a load-balancer controller
+
     def setUp(self):
         super().setUp()
         apps = {"helloworld": sample_app_path("helloworld"), "autoscale": sample_app_path("autoscale")}
         self.em = self.use(Emulator(controllers=True, pki=self.pki(), dataplane=True, dataplane_apps=apps,
-                                    kpa_stable_window=1.0, kpa_tick=0.1, scale_to_zero_grace=1.5))
+                                    kpa_stable_window=1.0, kpa_tick=0.1, scale_to_zero_grace=1.5,
+                                    load_balancer=self.load_balancer))
         self.em.options.image_pull_backoff = 0.5
         self.store = self.em.store
         self.store.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
@@ -55,8 +61,27 @@ class DataPlaneCase(ServerTestCase):
         return [p for p in self.store.list("", "Pod", NS, label_selector={f"{SERVING}/revision": revision})
                 if not p["metadata"].get("deletionTimestamp")]
 
-    def get(self, host, path="/", timeout=30):
-        gw_host, gw_port = self.em.gateway.split(":")
+    def put_kourier(self):
+        self.store.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kourier-system"}})
+        self.store.put({"apiVersion": "v1", "kind": "Service",
+                        "metadata": {"name": "kourier", "namespace": "kourier-system"},
+                        "spec": {"type": "LoadBalancer", "ports": [{"name": "http2", "port": 80},
+                                                                   {"name": "https", "port": 443}]}})
+
+    def node_port_listening(self, namespace, name):
+        """The Service once its HTTP port has a nodePort that accepts connections on 127.0.0.1."""
+        svc = self.store.get("", "Service", namespace, name)
+        node_port = ((svc or {}).get("spec", {}).get("ports") or [{}])[0].get("nodePort")
+        if not node_port:
+            return None
+        try:
+            socket.create_connection(("127.0.0.1", node_port), timeout=2).close()
+        except OSError:
+            return None
+        return svc
+
+    def get(self, host, path="/", timeout=30, address=None):
+        gw_host, gw_port = (address or self.em.gateway).split(":")
         conn = http.client.HTTPConnection(gw_host, int(gw_port), timeout=timeout)
         try:
             conn.request("GET", path, headers={"Host": host})
@@ -109,6 +134,47 @@ class TestRouting(DataPlaneCase):
             return None
         waiting = wait_until(waiting_reason, "pod of an image without an app in ImagePullBackOff")
         self.assertIn("registry.local/samples/unknown:v1", waiting["message"])
+
+
+class TestWithoutLoadBalancer(DataPlaneCase):
+    load_balancer = False
+
+    def test_load_balancer_service_gets_node_ports_and_no_address_and_its_node_port_answers(self):
+        host = self.deploy("hello", "registry.local/samples/helloworld:v1", env={"TARGET": "NodePort"})
+        self.put_kourier()
+        svc = wait_until(lambda: self.node_port_listening("kourier-system", "kourier"), "kourier's node port answering")
+        self.assertTrue(all(30000 <= p["nodePort"] <= 32767 for p in svc["spec"]["ports"]), svc["spec"])
+        self.assertEqual((svc.get("status") or {}).get("loadBalancer"), {})
+        [node] = self.store.list("", "Node")
+        self.assertIn({"type": "InternalIP", "address": "127.0.0.1"}, node["status"]["addresses"])
+        node_port = svc["spec"]["ports"][0]["nodePort"]
+        self.assertEqual(self.get(host, address=f"127.0.0.1:{node_port}"), (200, "Hello NodePort!\n"))
+        self.assertEqual(self.get(f"nothere.{NS}.example.com", address=f"127.0.0.1:{node_port}")[0], 404)
+
+    def test_a_taken_node_port_is_replaced_by_a_free_one(self):
+        busy = self.take_a_node_port()
+        self.store.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}})
+        self.store.put({"apiVersion": "v1", "kind": "Service",
+                        "metadata": {"name": "istio-ingressgateway", "namespace": "istio-system"},
+                        "spec": {"type": "NodePort", "ports": [{"name": "http2", "port": 80, "nodePort": busy}]}})
+        svc = wait_until(lambda: (lambda s: s if s and s["spec"]["ports"][0]["nodePort"] != busy else None)(
+            self.node_port_listening("istio-system", "istio-ingressgateway")), "a free node port for istio")
+        self.assertTrue(30000 <= svc["spec"]["ports"][0]["nodePort"] <= 32767)
+
+
+    def take_a_node_port(self):
+        """A port in the NodePort range that this test holds open (so the emulator cannot bind it)."""
+        for port in range(32767, 30000, -1):
+            taken = socket.socket()
+            try:
+                taken.bind(("127.0.0.1", port))
+            except OSError:
+                taken.close()
+                continue
+            taken.listen()
+            self.addCleanup(taken.close)
+            return port
+        self.fail("no free port in 30000-32767")
 
 
 class TestAutoscaling(DataPlaneCase):

@@ -26,6 +26,8 @@ def main(argv=None):
     serve.add_argument("--dataplane-app", action="append", default=[], metavar="IMAGE_SUBSTRING=PATH",
                        help="run Knative revision pods whose image contains IMAGE_SUBSTRING as PATH "
                             "(repeatable; enables the data plane, its gateway goes in state.json)")
+    serve.add_argument("--no-load-balancer", dest="load_balancer", action="store_false",
+                       help="no load-balancer controller: LoadBalancer Services get nodePorts but no address")
     serve.add_argument("--kpa-stable-window", type=float, default=6.0)
     serve.add_argument("--scale-to-zero-grace", type=float, default=3.0)
     args = parser.parse_args(argv)
@@ -45,7 +47,7 @@ def main(argv=None):
                         namespace_finalize_delay=args.namespace_finalize_delay,
                         image_registry=args.image_registry, workload_delays=delays,
                         dataplane=bool(apps), dataplane_apps=apps, kpa_stable_window=args.kpa_stable_window,
-                        scale_to_zero_grace=args.scale_to_zero_grace)
+                        scale_to_zero_grace=args.scale_to_zero_grace, load_balancer=args.load_balancer)
     with emulator:
         print(json.dumps({"server": emulator.url, "state": emulator.state_file, "gateway": emulator.gateway}),
               flush=True)

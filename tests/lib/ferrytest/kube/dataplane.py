@@ -7,7 +7,9 @@ dataplane_apps={"helloworld": path, ...})):
   unknown host gets Envoy's empty 404. A request for a revision with no ready pod is held, as the
   activator does, until one is ready (the cold start) or `cold_start_timeout` passes (503).
   Port 80 cannot be bound as non-root, so the Kourier / Istio gateway Service gets the real port
-  in its annotation `ferry.test/gateway-port` (its LoadBalancer IP is the emulator's lb_ip).
+  in its annotation `ferry.test/gateway-port` (its LoadBalancer IP is the emulator's lb_ip). The
+  same front also listens on 127.0.0.1 at the nodePort of that Service's HTTP port (node_ports.py),
+  so NODE_ADDRESS:nodePort works as on a cluster without a load balancer.
 - pods: a revision pod whose user-container image contains a key of `dataplane_apps` runs that
   executable (app_processes.py) and becomes Ready when it answers; with no matching app the pod
   fails its image pull as a missing image would (pods.py asks `pull_failure` and `launch`).
@@ -25,6 +27,7 @@ from ..util import QuietHTTPServer
 from .app_processes import AppProcess, container_env, stop_in_background
 from .image_check import PullResult
 from .kpa import Autoscaler, target_of
+from .node_ports import NodePortListeners, http_port
 
 log = logging.getLogger("ferrytest.kube")
 
@@ -42,12 +45,35 @@ def install(emulator):
 
 
 class _Backend:
-    """One ready pod of a revision: its app's port, requests in flight, idle keep-alive connections."""
+    """One ready pod of a revision: its app's port, requests in flight, idle keep-alive connections.
+    Once retired (its pod gone, its revision at zero) it keeps no connection open."""
 
     def __init__(self, pod_name, port):
         self.pod_name, self.port = pod_name, port
         self.in_flight = 0
-        self.idle = []
+        self._idle = []
+        self._retired = False
+        self._lock = threading.Lock()
+
+    def take_idle(self):
+        """An idle keep-alive connection to the pod, or None."""
+        with self._lock:
+            return self._idle.pop() if self._idle else None
+
+    def give_back(self, conn):
+        """Keeps `conn` for the next request, or closes it when the backend is retired."""
+        with self._lock:
+            if not self._retired:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    def retire(self):
+        with self._lock:
+            self._retired = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
 
 
 class _Revision:
@@ -68,6 +94,7 @@ class DataPlane:
         self._stopped = threading.Event()
         self._wake = threading.Event()
         self._httpd = None
+        self._node_ports = None
 
     @property
     def options(self):
@@ -81,6 +108,7 @@ class DataPlane:
         emulator.dataplane = self
         handler = type("GatewayHandler", (_Front,), {"plane": self})
         self._httpd = QuietHTTPServer(("127.0.0.1", 0), handler)
+        self._node_ports = NodePortListeners(handler)
         emulator.gateway = f"127.0.0.1:{self._httpd.server_address[1]}"
         threading.Thread(target=self._httpd.serve_forever, name="dataplane-gateway", daemon=True).start()
         threading.Thread(target=self._autoscale_loop, name="dataplane-kpa", daemon=True).start()
@@ -92,10 +120,17 @@ class DataPlane:
         with self._lock:
             self._lock.notify_all()
             apps, self._apps = list(self._apps.values()), {}
+            backends = [b for state in self._revisions.values() for b in state.backends]
+            for state in self._revisions.values():
+                state.backends = []
         if self._httpd:
             self._httpd.shutdown()
             self._httpd.server_close()
             self._httpd = None
+        if self._node_ports:
+            self._node_ports.close_all()
+        for backend in backends:
+            backend.retire()
         for app in apps:
             app.stop()
 
@@ -165,20 +200,42 @@ class DataPlane:
                 del self._apps[key]
                 labels = meta.get("labels") or {}
                 state = self._revisions.get((meta.get("namespace", ""), labels.get(REVISION_LABEL)))
+                gone = [b for b in state.backends if b.pod_name == meta.get("name")] if state else []
                 if state:
                     state.backends = [b for b in state.backends if b.pod_name != meta.get("name")]
+            for backend in gone:
+                backend.retire()
             stop_in_background(app)  # SIGTERM: the app finishes the request in flight
-        elif obj.get("kind") == "Service" and obj.get("apiVersion") == "v1" and event_type != "DELETED" \
+        elif obj.get("kind") == "Service" and obj.get("apiVersion") == "v1" \
                 and (meta.get("namespace"), meta.get("name")) in GATEWAY_SERVICES:
-            self.ctl.later(0, lambda ctl: self._annotate_gateway(ctl, meta.get("namespace"), meta.get("name")))
+            key = (meta.get("namespace"), meta.get("name"))
+            if event_type == "DELETED":
+                self._node_ports.close(key)
+            else:
+                self.ctl.later(0, lambda ctl: self._expose_gateway(ctl, *key))
 
-    def _annotate_gateway(self, ctl, namespace, name):
+    def _expose_gateway(self, ctl, namespace, name):
+        """Annotates the gateway Service with the front's port and has the front listen on its
+        HTTP nodePort (another free one, written back, if that is taken here)."""
         svc = ctl.store.get("", "Service", namespace, name)
-        port = self.emulator.gateway.rpartition(":")[2]
-        if svc is None or (svc["metadata"].get("annotations") or {}).get(PORT_ANNOTATION) == port:
+        if svc is None or self._stopped.is_set():
             return
-        svc["metadata"].setdefault("annotations", {})[PORT_ANNOTATION] = port
-        ctl.store.put(svc)
+        changed = False
+        port = self.emulator.gateway.rpartition(":")[2]
+        if (svc["metadata"].get("annotations") or {}).get(PORT_ANNOTATION) != port:
+            svc["metadata"].setdefault("annotations", {})[PORT_ANNOTATION] = port
+            changed = True
+        http = http_port(svc)
+        wanted = (http or {}).get("nodePort")
+        if wanted and self._node_ports.port_of((namespace, name)) != wanted:
+            bound = self._node_ports.listen((namespace, name), wanted)
+            if bound and bound != wanted:
+                http["nodePort"] = bound
+                changed = True
+        elif not wanted:
+            self._node_ports.close((namespace, name))  # a ClusterIP Service has no node port
+        if changed:
+            ctl.store.put(svc)
 
     # --- the KPA ----------------------------------------------------------------------------------
     def _revision(self, key):
@@ -223,7 +280,10 @@ class DataPlane:
                 return
             if replicas == 0:  # from here the gateway holds requests (the activator's part)
                 with self._lock:
-                    self._revision((namespace, deployment[:-len("-deployment")])).backends = []
+                    state = self._revision((namespace, deployment[:-len("-deployment")]))
+                    gone, state.backends = state.backends, []
+                for backend in gone:
+                    backend.retire()
             d["spec"]["replicas"] = replicas
             self.emulator.store.put(d, manager="autoscaler")
 
@@ -268,6 +328,7 @@ class DataPlane:
             state = self._revision(key)
             state.backends = [b for b in state.backends if b is not backend]
             backend.in_flight -= 1
+        backend.retire()
 
     def end(self, key, backend):
         with self._lock:
@@ -281,13 +342,6 @@ class DataPlane:
 def _ready(obj):
     return any(c.get("type") == "Ready" and c.get("status") == "True"
                for c in (obj.get("status") or {}).get("conditions") or [])
-
-
-def _take_idle(backend):
-    try:
-        return backend.idle.pop()
-    except IndexError:  # another request took the last one
-        return None
 
 
 class _Front(BaseHTTPRequestHandler):
@@ -328,7 +382,7 @@ class _Front(BaseHTTPRequestHandler):
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
         headers["X-Forwarded-For"] = self.client_address[0]
         for attempt in (0, 1):
-            conn = _take_idle(backend) if attempt == 0 else None
+            conn = backend.take_idle() if attempt == 0 else None
             pooled = conn is not None
             conn = conn or http.client.HTTPConnection("127.0.0.1", backend.port, timeout=300)
             try:
@@ -339,6 +393,18 @@ class _Front(BaseHTTPRequestHandler):
                 conn.close()
                 if not pooled:  # a fresh connection failed: the pod is gone or broken
                     return backend.pod_name, e
+        try:
+            self._stream_back(resp)
+        except BaseException:
+            conn.close()  # the client or the pod went away mid-answer: the connection is spent
+            raise
+        if resp.will_close:
+            conn.close()
+        else:
+            backend.give_back(conn)
+        return None
+
+    def _stream_back(self, resp):
         self.send_response(resp.status, resp.reason)
         length = resp.getheader("Content-Length")
         for k, v in resp.getheaders():
@@ -355,11 +421,6 @@ class _Front(BaseHTTPRequestHandler):
                 if not chunk:
                     break
                 self.wfile.write(chunk)
-        if resp.will_close:
-            conn.close()
-        else:
-            backend.idle.append(conn)
-        return None
 
     def _reply(self, code, body):
         self.send_response(code)

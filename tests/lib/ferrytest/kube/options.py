@@ -16,6 +16,7 @@ class Options:
     pod_unschedulable: dict = field(default_factory=dict)  # name -> scheduler message (test hook, pods.py)
     pod_crashes: dict = field(default_factory=dict)  # name -> log of containers that exit 1 (test hook)
     lb_ip: str = "127.0.0.1"
+    load_balancer: bool = True  # False: no load-balancer controller, LoadBalancer Services get no ingress
     domain: str = "example.com"
     bookmark_interval: float = 10.0  # between BOOKMARK events on watches that allow them
     watch_timeout: float = 1800.0  # a watch without timeoutSeconds ends after this

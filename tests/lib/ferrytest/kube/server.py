@@ -126,6 +126,7 @@ class Emulator(Service):
             self.add_controller(part)
         if self.want_controllers:
             self._install("controllers")
+            self._install("nodes")  # the node the simulated kubelet runs pods on
         if self.want_admission:
             self._install("admission")
         self.dataplane, self.gateway = None, None

@@ -1,7 +1,9 @@
 """Simulated Service handling: every Service gets a spec.clusterIP (10.96.x.y; NodePort and
 LoadBalancer ports a nodePort), a LoadBalancer gets status.loadBalancer.ingress with the
-emulator's lb_ip, and Services with a selector get Endpoints and an EndpointSlice listing the
-matching Pods (ready or not), as kube-proxy's clients and `kn quickstart` read them."""
+emulator's lb_ip (unless the option `load_balancer` is off: a cluster with no load-balancer
+controller, like kind or bare metal, where the ingress stays empty and only the nodePorts work),
+and Services with a selector get Endpoints and an EndpointSlice listing the matching Pods (ready
+or not), as kube-proxy's clients and `kn quickstart` read them."""
 
 import copy
 import hashlib
@@ -26,7 +28,8 @@ def reconcile_service(ctl, svc):
     if wanted != svc:
         svc = ctl.store.put(wanted)
     lb_ip = getattr(ctl.options, "lb_ip", "127.0.0.1")
-    status = {"loadBalancer": {"ingress": [{"ip": lb_ip, "ipMode": "VIP"}]} if kind == "LoadBalancer" else {}}
+    balanced = kind == "LoadBalancer" and getattr(ctl.options, "load_balancer", True)
+    status = {"loadBalancer": {"ingress": [{"ip": lb_ip, "ipMode": "VIP"}]} if balanced else {}}
     ctl.set_status(svc, status)
     if spec.get("selector"):
         _endpoints(ctl, svc)
