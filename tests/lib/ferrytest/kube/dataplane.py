@@ -305,8 +305,10 @@ class DataPlane:
         with self._lock:
             state = self._revision(key)
             state.in_flight += 1
-            state.autoscaler.last_active = time.monotonic()
-        self._wake.set()  # like the activator poking the autoscaler: a cold start begins at once
+            state.autoscaler.record(time.monotonic(), state.in_flight, float(self.options.kpa_stable_window))
+            cold = not state.backends
+        if cold:
+            self._wake.set()  # like the activator poking the autoscaler: a cold start begins at once
 
     def pick(self, key):
         """The least loaded ready backend, waiting for one up to cold_start_timeout; None if none came."""
@@ -334,6 +336,7 @@ class DataPlane:
         with self._lock:
             state = self._revision(key)
             state.in_flight -= 1
+            state.autoscaler.record(time.monotonic(), state.in_flight, float(self.options.kpa_stable_window))
             state.autoscaler.last_active = time.monotonic()
             if backend is not None:
                 backend.in_flight -= 1
@@ -348,6 +351,7 @@ class _Front(BaseHTTPRequestHandler):
     """The gateway's request handler: route by Host, hold at zero, forward, stream back."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # TCP_NODELAY
     plane = None
 
     def log_message(self, *args):

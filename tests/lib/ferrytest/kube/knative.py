@@ -4,7 +4,11 @@ generation gets a Revision <name>-0000N, each Revision a Deployment <revision>-d
 the queue-proxy image from config-deployment, when that ConfigMap exists). Readiness flows back
 up: the Deployment's availability (or its pods' image pull failure) decides the Revision, which
 decides the Configuration, Route and Service, with the usual conditions, URL and traffic. Knative
-caching Images and networking Certificates just become Ready."""
+caching Images and networking Certificates just become Ready.
+
+v1alpha1 objects get the status of Knative 0.6 (serving v0.6.0 RouteStatusFields): `url` beside the
+deprecated `domain` and `domainInternal`, and an `address` with both `url` and `hostname`
+(duckv1alpha1.Addressable). Clients of 0.5 and older read `domain`, of 1.x `url`."""
 
 import copy
 
@@ -62,22 +66,31 @@ def reconcile_service(ctl, ksvc):
     r_state, r_reason, r_message = _ready(route)
     overall = "True" if c_state == r_state == "True" else ("False" if "False" in (c_state, r_state) else "Unknown")
     reason, message = (c_reason, c_message) if c_state != "True" else (r_reason, r_message)
-    domain = f"{name}.{ns}.{getattr(ctl.options, 'domain', 'example.com')}"
     status = {"observedGeneration": meta.get("generation", 1),
               "conditions": _conditions(ksvc, [("ConfigurationsReady", c_state, c_reason, c_message),
                                                ("Ready", overall, reason if overall != "True" else None,
                                                 message if overall != "True" else None),
-                                               ("RoutesReady", r_state, r_reason, r_message)], now),
-              "url": f"http://{domain}", "address": {"url": f"http://{name}.{ns}.svc.cluster.local"}}
+                                               ("RoutesReady", r_state, r_reason, r_message)], now)}
+    status.update(_addresses(ksvc, ctl))
     for field in ("latestCreatedRevisionName", "latestReadyRevisionName"):
         if config_status.get(field):
             status[field] = config_status[field]
     if route_status.get("traffic"):
         status["traffic"] = route_status["traffic"]
-    if ksvc["apiVersion"].endswith("/v1alpha1"):
-        status["domain"] = domain
-        status["domainInternal"] = f"{name}.{ns}.svc.cluster.local"
     ctl.set_status(ksvc, status)
+
+
+def _addresses(obj, ctl):
+    """Where a Service or Route answers: url and address (v1), plus domain, domainInternal and
+    address.hostname on v1alpha1 (Knative 0.6)."""
+    name, ns = obj["metadata"]["name"], obj["metadata"]["namespace"]
+    domain = f"{name}.{ns}.{getattr(ctl.options, 'domain', 'example.com')}"
+    internal = f"{name}.{ns}.svc.cluster.local"
+    out = {"url": f"http://{domain}", "address": {"url": f"http://{internal}"}}
+    if obj["apiVersion"].endswith("/v1alpha1"):
+        out.update({"domain": domain, "domainInternal": internal})
+        out["address"]["hostname"] = internal
+    return out
 
 
 # --- Configuration ----------------------------------------------------------------------------------
@@ -175,7 +188,7 @@ def _pull_failure(ctl, rev):
 # --- Route ---------------------------------------------------------------------------------------------
 def reconcile_route(ctl, route):
     meta, now = route["metadata"], ctl.now()
-    ns, name = meta["namespace"], meta["name"]
+    ns = meta["namespace"]
     traffic = []
     missing = None
     for target in (route.get("spec") or {}).get("traffic") or []:
@@ -190,9 +203,7 @@ def reconcile_route(ctl, route):
         if "latestRevision" in target:
             entry["latestRevision"] = target["latestRevision"]
         traffic.append(entry)
-    domain = f"{name}.{ns}.{getattr(ctl.options, 'domain', 'example.com')}"
-    status = {"observedGeneration": meta.get("generation", 1), "url": f"http://{domain}",
-              "address": {"url": f"http://{name}.{ns}.svc.cluster.local"}}
+    status = {"observedGeneration": meta.get("generation", 1), **_addresses(route, ctl)}
     if missing:
         wanted = [("AllTrafficAssigned", "Unknown", "RevisionMissing", missing),
                   ("IngressReady", "Unknown", None, None), ("Ready", "Unknown", "RevisionMissing", missing)]
