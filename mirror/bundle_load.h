@@ -7,10 +7,10 @@
 // blob several target repositories need is uploaded once and mounted into the others. Then each
 // blob is placed as its bytes go by: the reader hands them to an upload running on a worker thread
 // (POST, then one PUT with the bytes and the digest) and goes on to the next entry, so up to `jobs`
-// blobs are sent at once; all of them together buffer at most 32 MiB, so memory does not grow with
+// blobs are sent at once; all of them together buffer at most 16 MiB, so memory does not grow with
 // blob size. The reader hashes every blob and withholds its last bytes until they match the
 // digest, so a corrupt blob is never committed. Another tool's archive may put blobs before
-// index.json: the first pass then keeps only the manifests (and up to 32 MiB of other small blobs)
+// index.json: the first pass then keeps only the manifests (and up to 16 MiB of other small blobs)
 // and a second pass streams what is left; a blob that a failed mount or a transient upload error
 // left out is also read again then. Manifests are pushed only after the whole archive was read and
 // every blob is in place, `jobs` images at once, children before their index, and read back. So a
