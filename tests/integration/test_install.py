@@ -22,20 +22,25 @@ PROFILE = "knative-1.23-kourier"
 BUILT_IN_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
 
 
-class InstallCase(ServerTestCase):
-    skip_images = ()
-    tls_registry = False  # the mirror speaks HTTPS with a certificate from the class's test CA
+class ReleaseCase(ServerTestCase):
+    """Once per class: ferry, the corpus, and the images of `profile`'s release files."""
+    profile = PROFILE
 
     @classmethod
     def setUpClass(cls):
         cls.corpus = corpus_dir()
         cls.ferry = Ferry()
-        cls.references = kube_release.release_images(cls.ferry.bin, PROFILE, cls.corpus)
+        cls.references = kube_release.release_images(cls.ferry.bin, cls.profile, cls.corpus)
 
     @classmethod
     def tearDownClass(cls):
         cls.ferry.cleanup()
         super().tearDownClass()
+
+
+class InstallCase(ReleaseCase):
+    skip_images = ()
+    tls_registry = False  # the mirror speaks HTTPS with a certificate from the class's test CA
 
     def setUp(self):
         super().setUp()

@@ -17,7 +17,7 @@ from ferrytest.kube.server import Emulator
 from ferrytest.testcase import ServerTestCase
 from ferrytest.util import wait_until
 
-from test_samples import sample_app_path
+from test_samples import sample_apps
 
 NS = "demo"
 SERVING = "serving.knative.dev"
@@ -40,8 +40,7 @@ class DataPlaneCase(ServerTestCase):
 
     def setUp(self):
         super().setUp()
-        apps = {"helloworld": sample_app_path("helloworld"), "autoscale": sample_app_path("autoscale")}
-        self.em = self.use(Emulator(controllers=True, pki=self.pki(), dataplane=True, dataplane_apps=apps,
+        self.em = self.use(Emulator(controllers=True, pki=self.pki(), dataplane=True, dataplane_apps=sample_apps(),
                                     kpa_stable_window=1.0, kpa_tick=0.1, scale_to_zero_grace=1.5,
                                     load_balancer=self.load_balancer))
         self.em.options.image_pull_backoff = 0.5

@@ -37,6 +37,11 @@ def sample_app_path(name):
     return path
 
 
+def sample_apps():
+    """The emulator's dataplane_apps for both samples: image name -> executable."""
+    return {name: sample_app_path(name) for name in ("helloworld", "autoscale")}
+
+
 def get(port, target, host="127.0.0.1", conn=None):
     """GET target; returns (status, body text, headers). Uses `conn` (kept open) if given."""
     c = conn or http.client.HTTPConnection(host, port, timeout=30)

@@ -16,7 +16,7 @@ from ferrytest.kube.server import Emulator
 from ferrytest.testcase import ServerTestCase
 from ferrytest.util import free_port, wait_until
 
-from test_samples import sample_app_path
+from test_samples import sample_apps
 
 NS = "ferry-selftest"
 
@@ -30,14 +30,19 @@ def knative_crd():
                      "versions": [{"name": "v1", "served": True, "storage": True}]}}
 
 
+def dataplane_emulator(case):
+    """An emulator with controllers and the serving data plane running both sample apps, with a
+    KPA quick enough for tests (1 s window, zero after 1.5 s idle)."""
+    return case.use(Emulator(case.tmp.sub("kube"), controllers=True, pki=case.pki(), dataplane=True,
+                             dataplane_apps=sample_apps(), kpa_stable_window=1.0, kpa_tick=0.1,
+                             scale_to_zero_grace=1.5))
+
+
 class SelftestCase(ServerTestCase):
     def setUp(self):
         super().setUp()
-        apps = {"helloworld": sample_app_path("helloworld"), "autoscale": sample_app_path("autoscale")}
         self.ferry = self.use(Ferry())
-        self.kube = self.use(Emulator(self.tmp.sub("kube"), controllers=True, pki=self.pki(), dataplane=True,
-                                      dataplane_apps=apps, kpa_stable_window=1.0, kpa_tick=0.1,
-                                      scale_to_zero_grace=1.5))
+        self.kube = dataplane_emulator(self)
         self.kube.options.image_pull_backoff = 0.5
         store = self.kube.store
         self.kube.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", knative_crd())

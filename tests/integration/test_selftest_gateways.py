@@ -14,40 +14,26 @@ import os
 import unittest
 
 from ferrytest import images, istio_base, kube_release
-from ferrytest.ferry import Ferry
 from ferrytest.kube import Emulator
 from ferrytest.registry import Registry
-from ferrytest.testcase import ServerTestCase
-from ferrytest.util import corpus_dir
 
-from test_samples import sample_app_path
+from test_install import ReleaseCase
+from test_samples import sample_apps
 
 FLAG = "--no-wait-load-balancer"
 
 
-class GatewayCase(ServerTestCase):
+class GatewayCase(ReleaseCase):
     profile = "knative-1.23-kourier"
     load_balancer = True
-
-    @classmethod
-    def setUpClass(cls):
-        cls.corpus = corpus_dir()
-        cls.ferry = Ferry()
-        cls.references = kube_release.release_images(cls.ferry.bin, cls.profile, cls.corpus)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.ferry.cleanup()
-        super().tearDownClass()
 
     def setUp(self):
         super().setUp()
         self.reg = self.use(Registry())
-        apps = {"helloworld": sample_app_path("helloworld"), "autoscale": sample_app_path("autoscale")}
         self.kube = self.use(Emulator(self.tmp.sub("kube"), controllers=True, pki=self.pki(),
                                       crd_established_delay=0.1, workload_ready_delay=0.1,
                                       image_registry=self.reg.host, load_balancer=self.load_balancer,
-                                      dataplane=True, dataplane_apps=apps, kpa_stable_window=1.0, kpa_tick=0.1,
+                                      dataplane=True, dataplane_apps=sample_apps(), kpa_stable_window=1.0, kpa_tick=0.1,
                                       scale_to_zero_grace=1.5))
         self.kube.options.image_pull_backoff = 0.5
         self.lock = self.tmp.sub("images.lock")

@@ -18,11 +18,10 @@ import subprocess
 import unittest
 
 from ferrytest.ferry import Ferry
-from ferrytest.kube.server import Emulator
 from ferrytest.testcase import ServerTestCase
 from ferrytest.util import corpus_dir, wait_until
 
-from test_samples import sample_app_path
+from test_selftest import dataplane_emulator
 
 NS = "ferry-selftest"
 SERVING = "serving.knative.dev"
@@ -69,11 +68,8 @@ def crds_of_release_06():
 class SelftestV1alpha1Case(ServerTestCase):
     def setUp(self):
         super().setUp()
-        apps = {"helloworld": sample_app_path("helloworld"), "autoscale": sample_app_path("autoscale")}
         self.ferry = self.use(Ferry())
-        self.kube = self.use(Emulator(self.tmp.sub("kube"), controllers=True, pki=self.pki(), dataplane=True,
-                                      dataplane_apps=apps, kpa_stable_window=1.0, kpa_tick=0.1,
-                                      scale_to_zero_grace=1.5))
+        self.kube = dataplane_emulator(self)
         crds = crds_of_release_06()
         self.assertEqual(sorted(c["spec"]["names"]["plural"] for c in crds), sorted(KINDS))
         for crd in crds:
