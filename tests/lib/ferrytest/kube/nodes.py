@@ -3,10 +3,10 @@ every pod, Ready, with the InternalIP 127.0.0.1. The address is loopback because
 data plane's gateway listens on each gateway Service's nodePort (dataplane.py), so a client that
 finds the gateway as NODE_ADDRESS:nodePort (as on kind or bare metal) really reaches it."""
 
-from .pods import NODE
+from .pods import HOST_IP, NODE
 from .store import now_rfc3339
 
-NODE_ADDRESS = "127.0.0.1"
+NODE_ADDRESS = HOST_IP
 
 
 def install(emulator):

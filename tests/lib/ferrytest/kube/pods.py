@@ -13,7 +13,7 @@ from .image_check import normalize
 from .workload_status import condition
 
 NODE = "emulator-node"
-HOST_IP = "10.0.0.10"
+HOST_IP = "127.0.0.1"  # the Node's InternalIP (nodes.py): pods run on it
 
 
 def reconcile_pod(ctl, pod):
