@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 CTEST_TIMEOUT ?= 600
 
 PACKAGES := build-essential cmake pkg-config ca-certificates \
-	libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libyaml-dev libarchive-dev libzstd-dev \
+	libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libyaml-dev libarchive-dev libzstd-dev libhttp-parser-dev \
 	catch2 libcli11-dev \
 	docker-registry skopeo containerd apache2-utils openssl python3 curl time chromium
 

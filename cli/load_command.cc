@@ -93,6 +93,8 @@ Command AddLoadCommand(CLI::App& root) {
       "thread. -n counts requests across all workers (exactly, unlike hey, which rounds down to a\n"
       "multiple of -c). Latency percentiles come from a histogram exact below 256 µs and within 0.4%\n"
       "above. hey's single-dash long flags (-host, -disable-keepalive) are accepted, as are --host etc.\n"
+      "http:// follows redirects only on the same scheme, host and port (up to 10 hops); a redirect\n"
+      "elsewhere counts as a failed request. https:// (libcurl) follows redirects anywhere.\n"
       "Exit status 1 when any request failed to get an HTTP answer (the report is printed anyway).\n\n"
       "Examples:\n"
       "  ferry load -n 1000 -c 20 http://127.0.0.1:8080/\n"

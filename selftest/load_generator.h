@@ -1,13 +1,18 @@
-// RunLoad: an HTTP load generator in the manner of hey, on one thread.
+// RunLoad: an HTTP load generator in the manner of hey, on one thread and one epoll loop.
 //
-// `concurrency` workers each own one libcurl easy handle and send one request at a time; the
-// handles share one multi handle (epoll + curl_multi_socket_action), whose connection cache keeps
-// connections alive between a worker's requests, so at most `concurrency` connections stay open.
-// The run stops after `requests` requests or, when `duration` is set, at the first request that
-// would start after it; requests in flight then finish (as in hey). Each request's latency runs
-// from the moment libcurl sends it on a connected socket to its last body byte, as wrk times from
-// its write; time spent waiting in the loop before that is reported apart (LoadResult::queued).
-// Connection setup shows in LoadResult::connect, not in the latency.
+// `concurrency` workers each send one request at a time over their own kept-alive connection, so
+// at most `concurrency` connections stay open. The run stops after `requests` requests or, when
+// `duration` is set, at the first request that would start after it; requests in flight then
+// finish (as in hey). The scheduling and recording live once, in selftest/load_loop.h; two
+// transports carry the bytes (selftest/load_transport.h):
+//   - http:// goes over plain non-blocking sockets with the request serialised once and answers
+//     parsed by http_parser, as wrk does (selftest/load_socket.h). It follows redirects only on
+//     the same scheme, host and port; a redirect elsewhere counts as a failed request.
+//   - https:// goes through libcurl's multi API for TLS (selftest/load_curl.h), which follows
+//     redirects anywhere.
+// Each request's latency runs from its first send on a connected socket to its last byte, as wrk
+// times from its write; time spent waiting in the loop before that is reported apart
+// (LoadResult::queued). Connection setup shows in LoadResult::connect, not in the latency.
 //
 // While it runs, RunLoad cuts time into windows of `window` (default one second) and reports each
 // through `on_window` and in LoadResult::timeline: requests in flight, completions per second and
@@ -51,7 +56,7 @@ struct LoadOptions {
   double rate_per_worker = 0;        // at most this many requests per second per worker; 0 = no limit (hey -q)
   std::chrono::milliseconds timeout{20000};  // per request; 0 = none (hey -t)
   bool keep_alive = true;            // false: a new connection for every request
-  bool follow_redirects = true;
+  bool follow_redirects = true;      // http: same origin only, at most 10 hops; https: libcurl's rules
   bool tls_verify = true;
   std::string ca_file;               // extra CA bundle (PEM) for https
   std::chrono::milliseconds window{1000};   // timeline resolution
@@ -77,11 +82,14 @@ struct LoadResult {
   uint64_t body_bytes = 0;         // response body bytes received
   int max_in_flight = 0;
   LatencyHistogram latency;        // of every answered request
-  PhaseStats connect;              // DNS + TCP (+ TLS), as libcurl times it, when a connection was opened; else 0
-  PhaseStats dns;                  // name lookup, as libcurl times it
+  // Phases of each successful request; 0 for a request that opened no connection. https: as libcurl
+  // times them (connect includes DNS and TLS). http: connect is connect() until writable; the name
+  // is looked up once before the run, and that time is charged to the run's first connection.
+  PhaseStats connect;
+  PhaseStats dns;
   PhaseStats wait;                 // request sent to first response header byte
   PhaseStats read;                 // first response byte to the last
-  PhaseStats queued;               // handed to libcurl until sent (waiting in the loop, connecting)
+  PhaseStats queued;               // handed to the transport until sent (waiting in the loop, connecting)
   std::map<long, uint64_t> status_codes;
   std::map<std::string, uint64_t> errors;  // transport failure message -> count
   std::vector<LoadWindow> timeline;
@@ -92,7 +100,8 @@ struct LoadResult {
 };
 
 // Checks `options` (URL scheme, counts, headers) and runs the load. A non-OK Status means the run
-// could not start (bad options, libcurl setup); failed requests are counted in LoadResult::errors.
+// could not start (bad options, libcurl or epoll setup); failed requests, a host name that does
+// not resolve included, are counted in LoadResult::errors.
 Result<LoadResult> RunLoad(const LoadOptions& options);
 
 }  // namespace ferry::selftest

@@ -1,13 +1,16 @@
 """Integration tests for `ferry load` (hey's flags and report), against a small HTTP server each test
 starts on a free loopback port. The server counts what arrives (requests, TCP connections, the most
-requests it held at once) and records each request's method, headers and body; it can answer with a
-rotating list of status codes, hold requests until a number of them are in flight, delay answers
-and close every connection after one answer.
+requests it held at once) and records each request's method, path, headers and body; it can answer
+with a rotating list of status codes, hold requests until a number of them are in flight, delay
+answers, close every connection after one answer (saying so, or not), answer in chunks or as an
+HTTP/1.0 server that ends the body by closing, cut some answers short, redirect, send a malformed
+answer, and serve over TLS. http:// URLs exercise ferry's own HTTP/1.1 transport, https:// libcurl.
 
 Everything is asserted from the server's side or from ferry's report; nothing asserts on time."""
 
 import json
 import re
+import ssl
 import threading
 import time
 import unittest
@@ -27,10 +30,18 @@ class _Server(QuietHTTPServer):
 class LoadTarget(HttpService):
     """The server `ferry load` is pointed at. `codes` rotate by arrival order; `gate` holds each
     request until that many are in flight at once (then lets every request through); `delay` makes
-    every answer that many seconds late; `close` ends each connection after one answer."""
+    every answer that many seconds late; `close` ends each connection after one answer with
+    `Connection: close`, `silent_close` without saying so (the client finds out when it reuses the
+    connection); `chunked` sends the body in chunks; `http10` answers as HTTP/1.0 without a length,
+    closing to end the body; `truncate` cuts every n-th answer short and closes; `redirects` maps a
+    path to a Location answered with 302; `raw` is sent verbatim instead of any answer; `tls` (a
+    Pki) serves https."""
 
-    def __init__(self, codes=(200,), gate=0, delay=0.0, close=False):
+    def __init__(self, codes=(200,), gate=0, delay=0.0, close=False, silent_close=False, chunked=False,
+                 http10=False, truncate=0, redirects=None, raw=None, tls=None):
         self.codes, self.gate, self.delay, self.close = list(codes), gate, delay, close
+        self.silent_close, self.chunked, self.http10, self.truncate = silent_close, chunked, http10, truncate
+        self.redirects, self.raw, self.tls = redirects or {}, raw, tls
         self.cond = threading.Condition()
         self.requests = []  # (method, path, headers {lower-case name: value}, body)
         self.connections = 0
@@ -42,6 +53,11 @@ class LoadTarget(HttpService):
         self._httpd = _Server(("127.0.0.1", 0), self._handler())
         self.port = self._httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
+        if self.tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(self.tls.cert, self.tls.key)
+            self._httpd.socket = ctx.wrap_socket(self._httpd.socket, server_side=True)
+            self.url = f"https://127.0.0.1:{self.port}"
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
 
     def count(self):
@@ -52,7 +68,7 @@ class LoadTarget(HttpService):
         target = self
 
         class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive
+            protocol_version = "HTTP/1.0" if target.http10 else "HTTP/1.1"  # 1.1: keep-alive
 
             def setup(self):
                 super().setup()
@@ -79,13 +95,34 @@ class LoadTarget(HttpService):
                     target.in_flight -= 1  # before answering: the client may send its next request at once
                 if target.delay:
                     time.sleep(target.delay)  # a slow server, not synchronisation
-                self.send_response(target.codes[index % len(target.codes)])
-                self.send_header("Content-Length", str(len(BODY)))
+                if target.raw is not None:
+                    self.wfile.write(target.raw)
+                    self.close_connection = True
+                    return
+                location = target.redirects.get(self.path)
+                self.send_response(302 if location else target.codes[index % len(target.codes)])
+                if location:
+                    self.send_header("Location", location)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                cut = target.truncate and index % target.truncate == target.truncate - 1
+                if target.chunked:
+                    self.send_header("Transfer-Encoding", "chunked")
+                elif not target.http10:
+                    self.send_header("Content-Length", str(len(BODY) + (100 if cut else 0)))
                 if target.close:
                     self.send_header("Connection", "close")
-                    self.close_connection = True
+                self.close_connection = target.close or target.silent_close or cut or target.http10
                 self.end_headers()
-                if self.command != "HEAD":
+                if self.command == "HEAD":
+                    return
+                if target.chunked:
+                    half = len(BODY) // 2
+                    for part in (BODY[:half], BODY[half:]):
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                    self.wfile.write(b"0\r\n\r\n")
+                else:
                     self.wfile.write(BODY)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = serve
@@ -161,6 +198,16 @@ class TestRequestShape(LoadTestCase):
             self.assertEqual(headers["x-other"], "two")
             self.assertEqual(headers["content-type"], "application/json")
             self.assertNotIn("expect", headers)
+
+    def test_a_body_larger_than_the_socket_buffer_arrives_whole(self):
+        server = self.use(LoadTarget())
+        body = bytes(range(256)) * (16 * 1024)  # 4 MiB: written in several pieces
+        path = self.tmp.sub("body.bin")
+        with open(path, "wb") as f:
+            f.write(body)
+        self.load("-n", "3", "-c", "1", "-m", "POST", "-D", path, server.url + "/upload")
+        self.assertEqual([(m, len(b)) for m, _, _, b in server.requests], [("POST", len(body))] * 3)
+        self.assertTrue(all(b == body for _, _, _, b in server.requests))
 
     def test_host_overrides_the_host_header_with_hey_spelling_and_double_dash(self):
         server = self.use(LoadTarget())
@@ -252,6 +299,90 @@ class TestReport(LoadTestCase):
         self.assertTrue(all(w["max_in_flight"] <= 3 for w in doc["timeline"]))
         ends = [w["end_seconds"] for w in doc["timeline"]]
         self.assertEqual(ends, sorted(ends))
+
+
+class TestHttpFraming(LoadTestCase):
+    """ferry's own HTTP/1.1 transport (http:// URLs) against the framings servers use."""
+
+    def test_a_chunked_body_is_counted_and_the_connection_reused(self):
+        server = self.use(LoadTarget(chunked=True))
+        doc = self.load_json("-n", "40", "-c", "4", server.url)
+        self.assertEqual(server.count(), 40)
+        self.assertEqual(doc["summary"]["total_bytes"], 40 * len(BODY))
+        self.assertEqual(server.connections, 4)
+        self.assertEqual(doc["summary"]["connections"], 4)
+
+    def test_an_http10_server_that_ends_each_body_by_closing(self):
+        server = self.use(LoadTarget(http10=True))
+        doc = self.load_json("-n", "20", "-c", "2", server.url)
+        self.assertEqual(server.count(), 20)
+        self.assertEqual((doc["summary"]["responses"], doc["summary"]["errors"]), (20, 0))
+        self.assertEqual(doc["summary"]["total_bytes"], 20 * len(BODY))
+        self.assertEqual(server.connections, 20)
+
+    def test_a_server_that_drops_kept_alive_connections_unannounced_still_gets_every_request(self):
+        # The server advertises keep-alive but closes after each answer: ferry finds the connection
+        # dead when it reuses it and sends the request again on a new one, once.
+        server = self.use(LoadTarget(silent_close=True))
+        doc = self.load_json("-n", "30", "-c", "3", server.url)
+        self.assertEqual(server.count(), 30)
+        self.assertEqual((doc["summary"]["responses"], doc["summary"]["errors"]), (30, 0))
+
+    def test_an_answer_cut_short_is_an_error_and_the_others_complete(self):
+        server = self.use(LoadTarget(truncate=5))
+        r = self.load("-n", "30", "-c", "3", server.url, expect=1)
+        self.assertEqual(server.count(), 30)
+        self.assertIn("Status code distribution:\n  [200]\t24 responses\n", r.out)
+        self.assertIn(f"[6]\trequest to 127.0.0.1:{server.port}: connection closed before the response "
+                      "was complete\n", r.out)
+
+    def test_a_malformed_status_line_is_an_error_that_says_so(self):
+        server = self.use(LoadTarget(raw=b"HTTP/1.1 OK\r\nContent-Length: 0\r\n\r\n"))
+        r = self.load("-n", "4", "-c", "2", server.url, expect=1)
+        self.assertIn(f"[4]\trequest to 127.0.0.1:{server.port}: malformed response: invalid HTTP status code\n",
+                      r.out)
+
+
+class TestRedirects(LoadTestCase):
+    def test_a_same_origin_redirect_is_followed(self):
+        server = self.use(LoadTarget(redirects={"/old?x=1": "/new"}))
+        doc = self.load_json("-n", "6", "-c", "2", server.url + "/old?x=1")
+        self.assertEqual(sorted(p for _, p, _, _ in server.requests), ["/new"] * 6 + ["/old?x=1"] * 6)
+        self.assertEqual(doc["status_codes"], {"200": 6})
+        self.assertEqual(doc["summary"]["total_bytes"], 6 * len(BODY))
+        self.assertEqual(server.connections, 2)  # the second hop rides the same kept-alive connection
+
+    def test_disable_redirects_counts_the_redirect_itself(self):
+        server = self.use(LoadTarget(redirects={"/old": "/new"}))
+        doc = self.load_json("-n", "3", "-c", "1", "-disable-redirects", server.url + "/old")
+        self.assertEqual([p for _, p, _, _ in server.requests], ["/old"] * 3)
+        self.assertEqual(doc["status_codes"], {"302": 3})
+
+    def test_a_redirect_to_another_port_is_an_error_naming_the_origin(self):
+        other = free_port()
+        server = self.use(LoadTarget(redirects={"/": f"http://127.0.0.1:{other}/elsewhere?token=s3cret"}))
+        r = self.load("-n", "4", "-c", "2", server.url + "/", expect=1)
+        self.assertIn(f"[4]\trequest to 127.0.0.1:{server.port}: redirect to another origin "
+                      f"(http://127.0.0.1:{other}) not followed\n", r.out)
+        self.assertNotIn("s3cret", r.out + r.err)
+        self.assertEqual(server.count(), 4)
+
+
+class TestHttps(LoadTestCase):
+    def test_https_goes_through_libcurl_with_the_given_ca(self):
+        server = self.use(LoadTarget(tls=self.pki()))
+        doc = self.load_json("-n", "30", "-c", "3", "--cacert", self.pki().ca_cert, server.url)
+        self.assertTrue(server.url.startswith("https://"))
+        self.assertEqual(server.count(), 30)
+        self.assertEqual((doc["summary"]["responses"], doc["summary"]["errors"]), (30, 0))
+        self.assertEqual(doc["summary"]["total_bytes"], 30 * len(BODY))
+        self.assertLessEqual(server.connections, 3)
+
+    def test_https_without_the_ca_fails_verification(self):
+        server = self.use(LoadTarget(tls=self.pki()))
+        r = self.load("-n", "2", "-c", "1", server.url, expect=1)
+        self.assertIn("[2]\trequest to 127.0.0.1:", r.out)
+        self.assertEqual(server.count(), 0)
 
 
 if __name__ == "__main__":
