@@ -815,7 +815,7 @@ def markdown(agg, result, bench, command, elapsed):
             f"reads the archive front to back, in {'/'.join(str(x) for x in fl['passes']) or '?'} pass (its own "
             "count). Once it has read the manifests (they come first) it asks the target which blobs it already "
             "has, 4 requests at once; then it hands each blob, as it reads it, to one of 4 uploads running at once "
-            "(POST, then a single PUT carrying the bytes and the digest; at most 32 MiB read ahead in all, the last "
+            "(POST, then a single PUT carrying the bytes and the digest; at most 16 MiB read ahead in all, the last "
             "bytes of each blob held back until its digest matched) and finally pushes the manifests, 4 images at "
             f"once: {'/'.join(str(x) for x in fl.get('requests', [])) or '?'} requests to the target per load. The "
             f"registry is most of its cost (registries' CPU {fl['registry_cpu']:.1f} s against ferry's "
