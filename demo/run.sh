@@ -173,7 +173,7 @@ PY
   say "The self-test: both samples deployed from the mirror, helloworld through the gateway, scale to zero, cold start, autoscaling"
   echo "(short windows for the demo; on a real cluster the defaults are c=50 for 30 s)"
   run "$FERRY" selftest "${K[@]}" --hello-image "127.0.0.1:$MIRROR_PORT/samples/helloworld:latest" \
-      --autoscale-image "127.0.0.1:$MIRROR_PORT/samples/autoscale:latest" --concurrency 20 --duration 10s \
+      --autoscale-image "127.0.0.1:$MIRROR_PORT/samples/autoscale:latest" --concurrency 30 --duration 10s \
       --report "$WORK/selftest"
   ls "$WORK/selftest"
 
