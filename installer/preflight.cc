@@ -83,6 +83,14 @@ std::string FailureKey(const ImageCheck& check) {
   return check.image.registry + "\n" + (IsRegistryFailure(s.code()) ? StatusCodeName(s.code()) : s.message());
 }
 
+// An image in a line that already names its registry: repository[:tag][@sha256:<12 hex>].
+std::string BriefName(const ImageReference& image) {
+  std::string name = image.repository;
+  if (!image.tag.empty()) name += ":" + image.tag;
+  if (!image.digest.empty()) name += "@" + image.digest.substr(0, 7 + 12);  // "sha256:" and 12 hex digits
+  return name;
+}
+
 bool IsNetworkingGroup(const std::string& group, const std::string& layer) {
   if (layer == "istio") return group.ends_with("istio.io");
   return !layer.empty() && group.find(layer) != std::string::npos;
@@ -138,10 +146,10 @@ std::vector<std::string> ImageCheckProblems(const std::vector<ImageCheck>& check
     if (same.size() == 1) {
       out.push_back("image " + check.image.String() + " cannot be checked at the mirror: " + check.status.message());
     } else if (same.front() == &check) {
-      std::string named = same[0]->image.String() + ", " + same[1]->image.String();
+      std::string named = BriefName(same[0]->image) + ", " + BriefName(same[1]->image);
       if (same.size() > 2) named += " and " + std::to_string(same.size() - 2) + " more";
-      out.push_back(std::to_string(same.size()) + " images cannot be checked at the mirror (" + named +
-                    "): " + check.status.message());
+      out.push_back(std::to_string(same.size()) + " images at " + check.image.registry + " cannot be checked (" +
+                    named + "): " + check.status.message());
     }
   }
   return out;

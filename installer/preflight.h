@@ -58,8 +58,9 @@ struct ImageCheck {
 
 // The problem lines for `checks`, in image order. A missing image is a line of its own. A failure
 // that is about the registry (unreachable, TLS, credentials refused: the same status code at one
-// registry) repeats for every image there, so it is one line naming how many images it affects, the
-// first two, and the first image's message with its hint; so is any other message repeated verbatim
+// registry) repeats for every image there, so it is one line naming the registry, how many images
+// it affects, the first two (briefly: repository, tag, 12 digits of the digest), and the first
+// image's message with its hint; so is any other message repeated verbatim
 // at one registry (an answer that is not a registry's). Other failures are one line per image.
 std::vector<std::string> ImageCheckProblems(const std::vector<ImageCheck>& checks);
 

@@ -40,8 +40,8 @@ TEST_CASE("a TLS failure of the mirror is one line naming the count and the firs
   std::vector<std::string> problems = ImageCheckProblems(checks);
   REQUIRE(problems.size() == 1);
   CHECK(problems[0] ==
-        "4 images cannot be checked at the mirror (mirror.local:5443/knative/controller:1, "
-        "mirror.local:5443/knative/webhook:1 and 2 more): " + kTls);
+        "4 images at mirror.local:5443 cannot be checked (knative/controller:1, knative/webhook:1 "
+        "and 2 more): " + kTls);
 }
 
 TEST_CASE("refused credentials are one line per registry though each repository says so apart", "[preflight]") {
@@ -53,8 +53,8 @@ TEST_CASE("refused credentials are one line per registry though each repository 
                                     Failed("mirror.local/knative/webhook:1", refused("knative/webhook"))};
   std::vector<std::string> problems = ImageCheckProblems(checks);
   REQUIRE(problems.size() == 1);
-  CHECK(problems[0].starts_with("2 images cannot be checked at the mirror (mirror.local/knative/controller:1, "
-                                "mirror.local/knative/webhook:1): registry mirror.local, repository "
+  CHECK(problems[0].starts_with("2 images at mirror.local cannot be checked (knative/controller:1, "
+                                "knative/webhook:1): registry mirror.local, repository "
                                 "knative/controller: the token service auth.local rejected"));
   CHECK(problems[0].find(" more") == std::string::npos);
 }
@@ -70,8 +70,8 @@ TEST_CASE("missing images stay one line each, beside a registry failure said onc
   std::vector<std::string> problems = ImageCheckProblems(checks);
   REQUIRE(problems.size() == 3);
   CHECK(problems[0].starts_with("image mirror.local/knative/controller:1 is missing from the mirror"));
-  CHECK(problems[1].starts_with("3 images cannot be checked at the mirror (other.local/knative/webhook:1, "
-                                "other.local/knative/queue:1 and 1 more): registry other.local: Connection refused"));
+  CHECK(problems[1].starts_with("3 images at other.local cannot be checked (knative/webhook:1, "
+                                "knative/queue:1 and 1 more): registry other.local: Connection refused"));
   CHECK(problems[2].starts_with("image mirror.local/knative/autoscaler:1 is missing from the mirror"));
   std::string all;
   for (const std::string& p : problems) all += p + "\n";
@@ -85,8 +85,8 @@ TEST_CASE("each registry that fails is said once, in the order of its first imag
                                     Failed("a.local/y:1", Unavailable("registry a.local: Could not resolve host"))};
   std::vector<std::string> problems = ImageCheckProblems(checks);
   REQUIRE(problems.size() == 2);
-  CHECK(problems[0] == "2 images cannot be checked at the mirror (b.local/x:1, b.local/y:1): registry b.local: TLS failed");
-  CHECK(problems[1].find("(a.local/x:1, a.local/y:1): registry a.local: Could not resolve host") != std::string::npos);
+  CHECK(problems[0] == "2 images at b.local cannot be checked (x:1, y:1): registry b.local: TLS failed");
+  CHECK(problems[1].find("2 images at a.local cannot be checked (x:1, y:1): registry a.local: Could not resolve host") != std::string::npos);
 }
 
 TEST_CASE("a failure about one image stays on that image's line", "[preflight]") {
@@ -115,9 +115,19 @@ TEST_CASE("the same message for every image of a registry is said once, whatever
                                     Failed("mirror.local/c:1", not_registry)};
   std::vector<std::string> problems = ImageCheckProblems(checks);
   REQUIRE(problems.size() == 1);
-  CHECK(problems[0].starts_with("3 images cannot be checked at the mirror (mirror.local/a:1, mirror.local/b:1 and 1 more)"));
+  CHECK(problems[0].starts_with("3 images at mirror.local cannot be checked (a:1, b:1 and 1 more)"));
 }
 
 TEST_CASE("no problem lines when every image is present", "[preflight]") {
   CHECK(ImageCheckProblems({Present("mirror.local/a:1"), Present("mirror.local/b:1")}).empty());
+}
+
+TEST_CASE("a grouped line names images briefly: the registry once, digests shortened", "[preflight]") {
+  const std::string digest = "sha256:" + std::string(64, 'a');
+  std::vector<ImageCheck> checks = {Failed("mirror.local/knative/queue:v1@" + digest, TlsError(kTls)),
+                                    Failed("mirror.local/knative/webhook@" + digest, TlsError(kTls))};
+  std::vector<std::string> problems = ImageCheckProblems(checks);
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].starts_with("2 images at mirror.local cannot be checked (knative/queue:v1@sha256:aaaaaaaaaaaa, "
+                                "knative/webhook@sha256:aaaaaaaaaaaa): "));
 }
