@@ -26,6 +26,11 @@ std::vector<AuthChallenge> ChallengesOf(const HttpResponse& response) {
 
 bool IsDigest(const std::string& identifier) { return identifier.find(':') != std::string::npos; }
 
+// An upload location with the digest that completes it (the location may carry a query already).
+std::string WithDigest(const std::string& location, const std::string& digest) {
+  return location + (location.find('?') == std::string::npos ? "?" : "&") + "digest=" + UrlEncode(digest);
+}
+
 // "CODE: message" of each error in a registry's JSON error body, or the raw start of the body.
 std::string RegistryErrorText(const HttpResponse& response) {
   auto doc = nlohmann::json::parse(response.body, nullptr, false);
@@ -354,14 +359,22 @@ Status RegistryClient::ReadBlob(const std::string& repository, const Descriptor&
   return Status::Ok();
 }
 
-Status RegistryClient::WriteBlob(const std::string& repository, const Descriptor& blob, const BodyReader& reader,
-                                 const std::function<Status()>& verify) {
-  std::vector<std::string> scopes = {RepoScope(repository)};
+// Opens an upload session; its location, absolute.
+Result<std::string> RegistryClient::StartUpload(const std::string& repository, const std::string& digest,
+                                                const std::vector<std::string>& scopes) {
   Result<HttpResponse> start =
       Execute(HttpRequest{.method = "POST", .url = "/v2/" + repository + "/blobs/uploads/"}, scopes, repository);
   if (!start.ok()) return start.status();
-  if (start->status != 202) return ErrorFor(*start, repository, "starting upload of " + blob.digest);
-  std::string location = ResolveLocation(start->Header("location"));
+  if (start->status != 202) return ErrorFor(*start, repository, "starting upload of " + digest);
+  return ResolveLocation(start->Header("location"));
+}
+
+Status RegistryClient::WriteBlob(const std::string& repository, const Descriptor& blob, const BodyReader& reader,
+                                 const std::function<Status()>& verify) {
+  std::vector<std::string> scopes = {RepoScope(repository)};
+  Result<std::string> started = StartUpload(repository, blob.digest, scopes);
+  if (!started.ok()) return started.status();
+  std::string location = std::move(*started);
 
   HttpRequest patch{.method = "PATCH", .url = location, .headers = {"Content-Type: application/octet-stream"},
                     .body_reader = reader, .body_size = static_cast<uint64_t>(blob.size)};
@@ -382,8 +395,7 @@ Status RegistryClient::WriteBlob(const std::string& repository, const Descriptor
     cancel();
     return s;
   }
-  std::string commit = location + (location.find('?') == std::string::npos ? "?" : "&") + "digest=" +
-                       UrlEncode(blob.digest);
+  std::string commit = WithDigest(location, blob.digest);
   Result<HttpResponse> done = Execute(HttpRequest{.method = "PUT", .url = commit}, scopes, repository);
   if (!done.ok()) return done.status();
   if (done->status != 201 && done->status != 204)
@@ -393,13 +405,10 @@ Status RegistryClient::WriteBlob(const std::string& repository, const Descriptor
 
 Status RegistryClient::PutBlob(const std::string& repository, const Descriptor& blob, const BodyReader& reader) {
   std::vector<std::string> scopes = {RepoScope(repository)};
-  Result<HttpResponse> start =
-      Execute(HttpRequest{.method = "POST", .url = "/v2/" + repository + "/blobs/uploads/"}, scopes, repository);
-  if (!start.ok()) return start.status();
-  if (start->status != 202) return ErrorFor(*start, repository, "starting upload of " + blob.digest);
-  std::string location = ResolveLocation(start->Header("location"));
-  std::string commit = location + (location.find('?') == std::string::npos ? "?" : "&") + "digest=" +
-                       UrlEncode(blob.digest);
+  Result<std::string> started = StartUpload(repository, blob.digest, scopes);
+  if (!started.ok()) return started.status();
+  std::string location = std::move(*started);
+  std::string commit = WithDigest(location, blob.digest);
   HttpRequest put{.method = "PUT", .url = commit, .headers = {"Content-Type: application/octet-stream"},
                   .body_reader = reader, .body_size = static_cast<uint64_t>(blob.size)};
   Result<HttpResponse> done = Execute(put, scopes, repository);

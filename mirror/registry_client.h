@@ -71,6 +71,8 @@ class RegistryClient {
   Status ErrorFor(const HttpResponse& response, const std::string& repository, const std::string& what) const;
   std::string Where(const std::string& repository) const;
   std::string ResolveLocation(const std::string& location) const;
+  Result<std::string> StartUpload(const std::string& repository, const std::string& digest,
+                                  const std::vector<std::string>& scopes);
   std::string RepoScope(const std::string& repository) const;
 
   std::string registry_;
