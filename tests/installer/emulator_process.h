@@ -34,6 +34,15 @@
 
 namespace ferry::testing {
 
+// Client options with fast retries: the tests check that retries happen, not how long they take.
+inline installer::KubeClientOptions FastRetries() {
+  installer::KubeClientOptions options;
+  options.retry.base_delay = std::chrono::milliseconds(10);
+  options.retry.max_delay = std::chrono::milliseconds(50);
+  options.retry.max_retry_after = std::chrono::milliseconds(1500);
+  return options;
+}
+
 // Polls `condition` until it is true or `timeout` passes; returns whether it became true.
 inline bool WaitUntil(const std::function<bool()>& condition,
                       std::chrono::milliseconds timeout = std::chrono::seconds(20)) {

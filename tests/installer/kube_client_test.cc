@@ -12,19 +12,11 @@
 
 using namespace ferry::installer;
 using ferry::testing::EmulatorProcess;
+using ferry::testing::FastRetries;
 using ferry::testing::WaitUntil;
 using nlohmann::json;
 
 namespace {
-
-// Fast retries: the tests check that retries happen, not how long they take.
-KubeClientOptions FastRetries() {
-  KubeClientOptions options;
-  options.retry.base_delay = std::chrono::milliseconds(10);
-  options.retry.max_delay = std::chrono::milliseconds(50);
-  options.retry.max_retry_after = std::chrono::milliseconds(1500);
-  return options;
-}
 
 std::unique_ptr<KubeClient> Client(EmulatorProcess& kube, const std::string& context = "admin",
                                    KubeClientOptions options = FastRetries()) {

@@ -11,18 +11,12 @@
 
 using namespace ferry::installer;
 using ferry::testing::EmulatorProcess;
+using ferry::testing::FastRetries;
 using ferry::testing::TcpRelay;
 using ferry::testing::WaitUntil;
 using nlohmann::json;
 
 namespace {
-
-KubeClientOptions FastRetries() {
-  KubeClientOptions options;
-  options.retry.base_delay = std::chrono::milliseconds(10);
-  options.retry.max_delay = std::chrono::milliseconds(50);
-  return options;
-}
 
 json ConfigMap(const std::string& name, const std::string& value = "v") {
   return {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", name}, {"labels", {{"app", "w"}}}}},
