@@ -239,6 +239,14 @@ KubeResult<nlohmann::json> KubeClient::List(const ResourceRef& ref, std::string_
     std::string next = MetadataString(*page, "continue");
     nlohmann::json items = page->value("items", nlohmann::json::array());
     if (!items.is_array()) items = nlohmann::json::array();
+    // A real server's typed lists (every built-in kind) carry no kind/apiVersion in their items:
+    // the List names them. Readers decide by kind, so each item gets the request's, as client-go's
+    // unstructured decoding does.
+    for (auto& item : items) {
+      if (!item.is_object()) continue;
+      if (!item.contains("kind")) item["kind"] = ref.kind;
+      if (!item.contains("apiVersion")) item["apiVersion"] = ref.GroupVersion();
+    }
     if (merged.is_null()) {
       merged = std::move(*page);
       merged["items"] = std::move(items);
@@ -300,6 +308,7 @@ KubeResult<nlohmann::json> KubeClient::Delete(const ResourceRef& ref, std::strin
   nlohmann::json body = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"}};
   if (!options.propagation_policy.empty()) body["propagationPolicy"] = options.propagation_policy;
   if (options.dry_run) body["dryRun"] = {"All"};
+  if (options.grace_period_seconds) body["gracePeriodSeconds"] = *options.grace_period_seconds;
   return SendJson({.method = "DELETE",
                    .path = ResourcePath(ref, n, name),
                    .body = body.dump(),

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +61,7 @@ struct CreateOptions {
 struct DeleteOptions {
   std::string propagation_policy = "Background";  // Foreground, Background or Orphan
   bool dry_run = false;
+  std::optional<int> grace_period_seconds;  // 0: kill at once (kubectl --force --grace-period=0)
   Deadline deadline{};
 };
 
@@ -99,7 +101,9 @@ class KubeClient {
   // `ns` is ignored for cluster-scoped resources; empty means the config's namespace for namespaced ones.
   KubeResult<nlohmann::json> Get(const ResourceRef& ref, std::string_view ns, std::string_view name,
                                  Deadline deadline = {});
-  // All pages merged into one List object: {"items": [...], "metadata": {"resourceVersion"}}.
+  // All pages merged into one List object: {"items": [...], "metadata": {"resourceVersion"}}. Every
+  // item has kind and apiVersion (the request's, where the server left them out, as real servers do
+  // for built-in kinds).
   // `ns` empty lists the config's namespace; "*" lists across all namespaces.
   KubeResult<nlohmann::json> List(const ResourceRef& ref, std::string_view ns, const ListOptions& options = {});
   KubeResult<nlohmann::json> Create(const ResourceRef& ref, std::string_view ns, const nlohmann::json& object,

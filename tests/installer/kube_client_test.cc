@@ -219,6 +219,19 @@ TEST_CASE("apply, get, list and delete round trip", "[emulator]") {
     REQUIRE((*demo)["items"].size() == 1);
     CHECK((*demo)["items"][0]["metadata"]["name"] == "one");
   }
+  SECTION("list items name their kind, although the server (as real ones do) leaves it out") {
+    // Readiness and diagnosis decide by kind; a kind-less item once counted as ready.
+    KubeResult<json> list = client->List(cm, "default");
+    REQUIRE(list.ok());
+    REQUIRE_FALSE((*list)["items"].empty());
+    for (const json& item : (*list)["items"]) {
+      CHECK(item["kind"] == "ConfigMap");
+      CHECK(item["apiVersion"] == "v1");
+    }
+    KubeResult<json> raw = client->SendJson({.path = KubeClient::ResourcePath(cm, "default")});
+    REQUIRE(raw.ok());
+    CHECK_FALSE((*raw)["items"][0].contains("kind"));  // what the server sent
+  }
   SECTION("create, then AlreadyExists") {
     REQUIRE(client->Create(cm, "", ConfigMap("made", {{"b", "2"}})).ok());
     KubeResult<json> again = client->Create(cm, "", ConfigMap("made", {{"b", "2"}}));

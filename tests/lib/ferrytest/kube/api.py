@@ -6,6 +6,7 @@ server.py; this module works on decoded requests and returns (code, body)."""
 import base64
 import json
 import random
+import re
 from dataclasses import dataclass, field
 
 from . import defaults, errors, patch, ssa
@@ -60,6 +61,26 @@ def _decode(req):
     return obj
 
 
+_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_SUBDOMAIN_TEXT = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
+                   "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for "
+                   "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+_LABEL_TEXT = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
+               "start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for "
+               "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
+
+
+def _name_problem(t, name):
+    """What the API server says of an object name it refuses: namespaces and services must be
+    RFC 1123 labels, everything else (custom resources aside) a subdomain."""
+    if t.custom:
+        return None
+    if t.group == "" and t.kind in ("Namespace", "Service"):
+        return None if len(name) <= 63 and _LABEL.fullmatch(name) else _LABEL_TEXT
+    return None if len(name) <= 253 and _SUBDOMAIN.fullmatch(name) else _SUBDOMAIN_TEXT
+
+
 class Api:
     def __init__(self, emulator):
         self.em = emulator
@@ -80,7 +101,7 @@ class Api:
             rv = self.store.resource_version
             found = [o for o in self.store.raw_list(req.rtype.group, req.rtype.kind, req.namespace or None)
                      if labels.matches(o) and fields.matches(o)]
-            items = [self._out(req, o) for o in found]
+            items = [self._list_item(req, o) for o in found]
         meta = {"resourceVersion": str(rv)}
         start = self._continue_from(req)
         if start:
@@ -94,6 +115,15 @@ class Api:
             items = items[:limit]
         return 200, {"kind": req.rtype.kind + "List", "apiVersion": req.rtype.api_version(req.version),
                      "metadata": meta, "items": items}
+
+    def _list_item(self, req, obj):
+        """A List's item as the real server writes it: built-in kinds come out of typed lists with
+        no kind/apiVersion of their own (the List names them); custom resources keep theirs."""
+        item = self._out(req, obj)
+        if not req.rtype.custom:
+            item.pop("kind", None)
+            item.pop("apiVersion", None)
+        return item
 
     @staticmethod
     def _continue_from(req):
@@ -265,7 +295,7 @@ class Api:
             if not removed:
                 return 200, self._out(req, obj)
         return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                     "details": {"name": req.name, "group": t.group, "kind": t.plural,
+                     "details": {"name": req.name, **({"group": t.group} if t.group else {}), "kind": t.plural,
                                  "uid": old["metadata"]["uid"]}}
 
     def delete_collection(self, req):
@@ -354,6 +384,9 @@ class Api:
 
     def _validate(self, t, obj):
         name = obj["metadata"]["name"]
+        problem = _name_problem(t, name)
+        if problem:
+            raise errors.invalid(t.group, t.kind, name, [("metadata.name", f'Invalid value: "{name}": {problem}')])
         if t.kind == "CustomResourceDefinition" and not t.custom:
             spec = obj.get("spec") or {}
             want = f"{(spec.get('names') or {}).get('plural')}.{spec.get('group')}"
