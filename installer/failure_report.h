@@ -16,10 +16,17 @@
 
 namespace ferry::installer {
 
-// The findings for one pod, from the pod and the events about it (core/v1 Events). `logs` gives
-// the last log lines of a container (for CrashLoopBackOff); it may return "" when unknown.
+// The last log lines of a container (of its previous run with `previous`); "" when unknown.
+using PodLogs = std::function<std::string(const std::string& container, bool previous)>;
+
+// The findings for one pod, from the pod and the events about it (core/v1 Events): a container
+// waiting for a reason other than starting (a pull that failed with the kubelet's message, a crash
+// loop with its last log lines, a configuration error), one that just exited non-zero, one running
+// but not ready (with the last failed probe; without one only when `starting_counts`: while a
+// wait goes on, that is most likely a container still starting), or a pod the scheduler could not
+// place.
 std::vector<std::string> DiagnosePod(const nlohmann::json& pod, const std::vector<nlohmann::json>& events,
-                                     const std::function<std::string(const std::string& container)>& logs);
+                                     const PodLogs& logs, bool starting_counts = true);
 
 // For a LoadBalancer Service without an address: one line saying the cluster may have no
 // load-balancer controller, naming --no-wait-load-balancer and the NodePort of its HTTP port
@@ -35,5 +42,17 @@ std::vector<std::string> WarningEventLines(const std::vector<nlohmann::json>& ev
 // and returns the findings. Errors reading are reported as findings, never hidden.
 std::vector<std::string> DiagnoseUnready(KubeClient& client, const WaitOutcome& outcome,
                                          const std::vector<std::string>& namespaces, Deadline deadline);
+
+// The problems of the pods of the workloads among `objects` (their live copies in `live`, null
+// when absent), one DiagnosePod line each, without the events' warnings: what a wait shows while it
+// goes on, so an image missing at the mirror is seen at once, not only at the timeout.
+std::vector<std::string> WorkloadPodProblems(KubeClient& client, const std::vector<ManifestObject>& objects,
+                                             const std::vector<nlohmann::json>& live, Deadline deadline);
+
+// When applies keep failing because an admission webhook cannot be called (`error` is the apply's
+// error text, which names the webhook): the webhook configuration and the Service it calls, an
+// empty caBundle, and why that Service's pods are not ready, with DiagnosePod's one-line reasons
+// (or that no pod matches). Empty when `error` names no webhook.
+std::vector<std::string> DiagnoseWebhook(KubeClient& client, const std::string& error, Deadline deadline);
 
 }  // namespace ferry::installer

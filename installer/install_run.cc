@@ -107,6 +107,32 @@ Result<int> Prune(KubeClient& client, TaskPool& pool, const std::vector<Inventor
   return pruned;
 }
 
+// Adds to `outcome` the workloads of waves 0..last that were not waited for and are not ready
+// either: when a wait times out, a missing image elsewhere in the release is worth naming too.
+void AddOtherUnreadyWorkloads(KubeClient& client, const ApplyPlan& plan, size_t last,
+                              const std::vector<ManifestObject>& waited, const InstallOptions& options,
+                              WaitOutcome& outcome) {
+  std::set<ObjectKey> seen;
+  for (const ManifestObject& o : waited) seen.insert(o.key);
+  std::vector<ManifestObject> others;
+  for (size_t w = 0; w <= last; ++w)
+    for (const ManifestObject& o : plan.waves[w].objects)
+      if (!seen.count(o.key) && IsWorkloadKey(o.key)) others.push_back(o);
+  if (others.empty()) return;
+  NullProgress quiet;
+  // One round: the deadline is already here.
+  KubeResult<WaitOutcome> now =
+      WaitUntilReady(client, others,
+                     {.deadline = Clock::now(), .readiness = {.wait_for_load_balancer = options.wait_for_load_balancer},
+                      .problems_every = std::chrono::milliseconds(0)},
+                     quiet);
+  if (!now.ok() || now->ready) return;
+  outcome.pending.insert(outcome.pending.end(), now->pending.begin(), now->pending.end());
+  outcome.pending_objects.insert(outcome.pending_objects.end(), now->pending_objects.begin(), now->pending_objects.end());
+  outcome.pending_manifests.insert(outcome.pending_manifests.end(), now->pending_manifests.begin(),
+                                   now->pending_manifests.end());
+}
+
 }  // namespace
 
 std::vector<std::string> PlanNamespaces(const ApplyPlan& plan) {
@@ -146,7 +172,12 @@ Result<InstallSummary> RunInstall(KubeClient& client, const ApplyPlan& plan, con
                    {{"wave", i + 1}, {"of", total}, {"name", wave.name}, {"objects", wave.objects.size()}}});
     Result<std::vector<AppliedObject>> applied =
         ApplyObjects(client, pool, wave.objects, {.deadline = deadline, .dry_run = options.dry_run}, progress);
-    if (!applied.ok()) return applied.status();
+    if (!applied.ok()) {
+      // A webhook that cannot be called: say why its pods are not serving.
+      summary.diagnosis = DiagnoseWebhook(client, applied.status().message(), Clock::now() + std::chrono::seconds(20));
+      for (const std::string& line : summary.diagnosis) progress.Emit({"diagnosis", line, {{"line", line}}});
+      return applied.status();
+    }
     for (const AppliedObject& a : *applied) {
       switch (a.outcome) {
         case ApplyOutcome::kCreated: ++summary.created; break;
@@ -169,7 +200,9 @@ Result<InstallSummary> RunInstall(KubeClient& client, const ApplyPlan& plan, con
       progress.Emit({"note", line, {{"note", line.substr(2)}}});
     }
     if (!waited->ready) {
-      summary.diagnosis = DiagnoseUnready(client, *waited, PlanNamespaces(plan), Clock::now() + std::chrono::seconds(20));
+      WaitOutcome unready = *waited;
+      AddOtherUnreadyWorkloads(client, plan, i, targets, options, unready);
+      summary.diagnosis = DiagnoseUnready(client, unready, PlanNamespaces(plan), Clock::now() + std::chrono::seconds(20));
       for (const std::string& line : summary.diagnosis) progress.Emit({"diagnosis", line, {{"line", line}}});
       return WaitTimedOut(WaitLabel(wave.wait), *waited);
     }

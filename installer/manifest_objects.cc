@@ -55,6 +55,12 @@ std::string ObjectKey::ToString() const {
 
 std::string ObjectKey::Path() const { return group + "/" + kind + "/" + ns + "/" + name; }
 
+bool IsWorkloadKey(const ObjectKey& key) {
+  return ((key.group == "apps" || key.group == "extensions") &&
+          (key.kind == "Deployment" || key.kind == "StatefulSet" || key.kind == "DaemonSet")) ||
+         (key.group == "batch" && key.kind == "Job");
+}
+
 std::string GroupOf(std::string_view api_version) {
   size_t slash = api_version.find('/');
   return slash == std::string_view::npos ? std::string() : std::string(api_version.substr(0, slash));

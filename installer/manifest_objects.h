@@ -33,6 +33,9 @@ struct ObjectKey {
 const nlohmann::json& FieldOf(const nlohmann::json& object, const char* key);
 std::string StringField(const nlohmann::json& object, const char* key);
 
+// Deployments, StatefulSets, DaemonSets and Jobs: the objects that run pods.
+bool IsWorkloadKey(const ObjectKey& key);
+
 // "apps/v1" -> "apps", "v1" -> "".
 std::string GroupOf(std::string_view api_version);
 

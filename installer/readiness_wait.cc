@@ -1,8 +1,12 @@
 // Polling objects until they are ready; see readiness_wait.h.
 #include "installer/readiness_wait.h"
 
+#include <cctype>
 #include <map>
+#include <set>
 #include <thread>
+
+#include "installer/failure_report.h"
 
 namespace ferry::installer {
 namespace {
@@ -60,6 +64,14 @@ std::string Summary(const std::vector<Readiness>& pending, size_t total) {
   return text;
 }
 
+// A problem line with its counts blanked ("(3 restarts)"), so a growing count is not news.
+std::string ProblemKey(const std::string& line) {
+  std::string key;
+  for (char c : line)
+    if (!std::isdigit(static_cast<unsigned char>(c))) key += c;
+  return key;
+}
+
 }  // namespace
 
 KubeResult<WaitOutcome> WaitUntilReady(KubeClient& client, const std::vector<ManifestObject>& objects,
@@ -69,6 +81,8 @@ KubeResult<WaitOutcome> WaitUntilReady(KubeClient& client, const std::vector<Man
   for (size_t i = 0; i < objects.size(); ++i) pending[i] = i;
   std::vector<json> last(objects.size());
   std::string shown;
+  std::set<std::string> problems_shown;
+  auto next_problems = Clock::now() + options.problems_every;
   while (true) {
     ++outcome.rounds;
     KubeResult<std::vector<json>> live = ReadAll(client, objects, pending, options.deadline);
@@ -104,6 +118,20 @@ KubeResult<WaitOutcome> WaitUntilReady(KubeClient& client, const std::vector<Man
         shown = summary;
       }
       outcome.pending = std::move(states);
+      if (options.problems_every.count() > 0 && Clock::now() >= next_problems) {
+        next_problems = Clock::now() + options.problems_every;
+        std::vector<ManifestObject> workloads;
+        std::vector<json> live_workloads;
+        for (size_t i : pending)
+          if (IsWorkloadKey(objects[i].key)) {
+            workloads.push_back(objects[i]);
+            live_workloads.push_back(last[i]);
+          }
+        if (!workloads.empty())
+          for (const std::string& line : WorkloadPodProblems(client, workloads, live_workloads, options.deadline))
+            if (problems_shown.insert(ProblemKey(line)).second)
+              progress.Emit({"problem", "  not ready yet: " + line, {{"wait", options.what}, {"problem", line}}});
+      }
     }
     if (Clock::now() + options.interval >= options.deadline) break;
     std::this_thread::sleep_for(options.interval);

@@ -19,6 +19,9 @@ struct WaitOptions {
   std::chrono::milliseconds interval{200};
   std::string what;  // "CRDs established", for the progress lines
   ReadinessOptions readiness;  // what not to wait for
+  // How often to look at the pods of workloads still pending and say each new problem (a pull that
+  // failed, a crash loop) while waiting on; zero: never.
+  std::chrono::milliseconds problems_every{5000};
 };
 
 struct WaitOutcome {

@@ -54,7 +54,7 @@ std::string DiagnoseServicePods(installer::KubeClient& client, const std::string
   }
   std::string out;
   for (const json& pod : pods->value("items", json::array()))
-    for (const std::string& line : installer::DiagnosePod(pod, events, [](const std::string&) { return std::string(); }))
+    for (const std::string& line : installer::DiagnosePod(pod, events, nullptr))
       out += (out.empty() ? "" : "; ") + line;
   return out;
 }

@@ -31,12 +31,37 @@ TEST_CASE("ImagePullBackOff names the image and the kubelet's message from the e
 TEST_CASE("CrashLoopBackOff shows the last log lines", "[failure_report]") {
   json pod = Pod({{"name", "controller"}, {"image", "x"}, {"restartCount", 4},
                   {"state", {{"waiting", {{"reason", "CrashLoopBackOff"}}}}}}, "Running");
-  std::vector<std::string> lines = DiagnosePod(pod, {}, [](const std::string& c) {
-    return c == "controller" ? std::string("starting\npanic: no config-network") : std::string();
+  std::vector<std::string> lines = DiagnosePod(pod, {}, [](const std::string& c, bool previous) {
+    return c == "controller" && previous ? std::string("starting\npanic: no config-network") : std::string();
   });
   REQUIRE(lines.size() == 1);
   CHECK(lines[0].find("CrashLoopBackOff (4 restarts), last log lines:") != std::string::npos);
   CHECK(lines[0].find("| panic: no config-network") != std::string::npos);
+}
+
+TEST_CASE("a container caught just after it exited shows its status and its own last lines", "[failure_report]") {
+  json pod = Pod({{"name", "webhook"}, {"image", "x"}, {"restartCount", 2}, {"ready", false},
+                  {"state", {{"terminated", {{"exitCode", 1}, {"reason", "Error"}}}}}}, "Running");
+  std::vector<std::string> lines = DiagnosePod(pod, {}, [](const std::string&, bool previous) {
+    return previous ? std::string("older run") : std::string("fatal: cannot read config");
+  });
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].starts_with("pod knative-serving/activator-1 container webhook: exited with status 1 (Error) (2 restarts)"));
+  CHECK(lines[0].find("| fatal: cannot read config") != std::string::npos);
+}
+
+TEST_CASE("a running container that is not ready quotes its failed probe", "[failure_report]") {
+  json pod = Pod({{"name", "activator"}, {"image", "x"}, {"ready", false},
+                  {"state", {{"running", {{"startedAt", "2024-01-01T00:00:00Z"}}}}}}, "Running");
+  std::vector<json> events = {{{"type", "Warning"}, {"reason", "Unhealthy"},
+                               {"message", "Readiness probe failed: HTTP probe failed with statuscode: 500"}}};
+  std::vector<std::string> lines = DiagnosePod(pod, events, nullptr);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0] == "pod knative-serving/activator-1 container activator: running, not ready: Readiness probe failed: "
+                    "HTTP probe failed with statuscode: 500");
+  json ready = Pod({{"name", "activator"}, {"image", "x"}, {"ready", true}, {"state", {{"running", json::object()}}}},
+                   "Running");
+  CHECK(DiagnosePod(ready, events, nullptr).empty());
 }
 
 TEST_CASE("an unscheduled pod shows the scheduler's reason", "[failure_report]") {

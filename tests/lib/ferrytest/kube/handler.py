@@ -17,6 +17,18 @@ from .table import to_table, wants_table
 
 log = logging.getLogger("ferrytest.kube")
 
+# What the API server can answer in; anything else gets 406 (pod logs too: their text comes back
+# for `*/*` or application/json, never for an Accept of text/plain alone).
+_MEDIA_TYPES = ("application/json", "application/yaml", "application/vnd.kubernetes.protobuf", "*/*",
+                "application/*")
+
+
+def _acceptable(accept):
+    if not accept.strip():
+        return True
+    return any(part.split(";")[0].strip().lower() in _MEDIA_TYPES for part in accept.split(","))
+
+
 VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.4-ferry-emulator",
            "gitCommit": "0000000000000000000000000000000000000000", "gitTreeState": "clean",
            "buildDate": "2025-01-01T00:00:00Z", "goVersion": "go1.23.0", "compiler": "gc",
@@ -118,6 +130,10 @@ class Handler(BaseHTTPRequestHandler):
             return self._send_json(200, VERSION)
         if path in ("/healthz", "/livez", "/readyz"):
             return self._send_text(200, "ok")
+        if not _acceptable(accept):
+            raise errors.ApiError(406, "NotAcceptable", "only the following media types are accepted: "
+                                                        "application/json, application/yaml, "
+                                                        "application/vnd.kubernetes.protobuf")
         if path in ("/api", "/apis"):
             if discovery.wants_v2(accept):
                 return self._send_json(200, discovery.aggregated(em.catalog, legacy=path == "/api"),
