@@ -1,6 +1,8 @@
 // Deleting objects step by step and waiting until they are gone; see object_deleter.h.
 #include "installer/object_deleter.h"
 
+#include "installer/namespace_holders.h"
+
 #include <mutex>
 #include <thread>
 
@@ -18,15 +20,53 @@ Result<bool> DeleteOne(KubeClient& client, const ResourceRef& ref, const ObjectK
   return deleted.error().ToStatus().WithContext("delete " + key.ToString());
 }
 
-// Polls until the object answers 404.
-Status WaitGone(KubeClient& client, const ResourceRef& ref, const ObjectKey& key, const DeleteStepOptions& options) {
+// Why a namespace is still terminating, said when it changes; with `force`, its pods are deleted
+// with grace period 0 (once each). Returns the latest description for the deadline's error.
+std::string WatchHolders(KubeClient& client, const ObjectKey& key, const DeleteStepOptions& options,
+                         InstallProgress& progress, std::string& said) {
+  KubeResult<NamespaceHolders> holders = ReadNamespaceHolders(client, key.name, options.deadline);
+  if (!holders.ok()) return said;
+  std::string text = DescribeHolders(*holders);
+  if (options.force && !holders->pods.empty()) {
+    KubeResult<int> killed = ForceDeletePods(client, key.name, *holders, options.deadline);
+    if (killed.ok() && *killed > 0)
+      progress.Emit({"warning",
+                     "  warning: --force: deleted " + std::to_string(*killed) + " pods in " + key.name +
+                         " with grace period 0; their containers may run on a little longer on their nodes",
+                     {{"namespace", key.name}, {"forced", *killed}}});
+  }
+  if (!text.empty() && text != said) {
+    progress.Emit({"terminating", "  namespace " + key.name + " still terminating: " + text,
+                   {{"namespace", key.name}, {"holders", text}}});
+    said = text;
+  }
+  return said;
+}
+
+// Polls until the object answers 404. A namespace that takes a while says what holds it.
+Status WaitGone(KubeClient& client, const ResourceRef& ref, const ObjectKey& key, const DeleteStepOptions& options,
+                InstallProgress& progress) {
+  const bool is_namespace = key.group.empty() && key.kind == "Namespace";
+  const auto started = Clock::now();
+  auto next_look = started + std::chrono::seconds(3);
+  std::string holders;
   while (true) {
     KubeResult<nlohmann::json> live = client.Get(ref, key.ns, key.name, options.deadline);
     if (!live.ok() && live.error().IsNotFound()) return Status::Ok();
     if (!live.ok() && !live.error().IsRetryable()) return live.error().ToStatus().WithContext("wait for " + key.ToString());
-    if (Clock::now() + options.interval >= options.deadline)
-      return Unavailable(key.ToString() + " was still there when the deadline passed" +
-                         (key.kind == "Namespace" ? " (the namespace is still terminating)" : ""));
+    bool last = Clock::now() + options.interval >= options.deadline;
+    if (is_namespace && (Clock::now() >= next_look || options.force || last)) {
+      WatchHolders(client, key, options, progress, holders);
+      next_look = Clock::now() + std::chrono::seconds(5);
+    }
+    if (last) {
+      std::string text = key.ToString() + " was still there when the deadline passed";
+      if (is_namespace)
+        text += " (still terminating" + (holders.empty() ? std::string() : ": " + holders) +
+                "); wait for the grace periods to run out, or run ferry uninstall --force to delete its pods "
+                "with grace period 0";
+      return Unavailable(text);
+    }
     std::this_thread::sleep_for(options.interval);
   }
 }
@@ -53,7 +93,7 @@ Result<int> DeleteStepAndWait(KubeClient& client, TaskPool& pool, const Deletion
       if (!ref) return;  // the kind is gone, and its objects with it
       Result<bool> deleted = DeleteOne(client, *ref, key, options);
       Status s = deleted.ok() ? Status::Ok() : deleted.status();
-      if (s.ok() && !options.dry_run) s = WaitGone(client, *ref, key, options);
+      if (s.ok() && !options.dry_run) s = WaitGone(client, *ref, key, options, progress);
       std::lock_guard<std::mutex> lock(mutex);
       if (!s.ok()) {
         if (failure.ok()) failure = s;

@@ -27,6 +27,8 @@ struct DeleteStepOptions {
   bool dry_run = false;
   std::chrono::milliseconds interval{200};
   std::string verb = "deleted";  // for events: "deleted" or "pruned"
+  // A namespace still terminating gets its pods deleted with grace period 0 (with a warning).
+  bool force = false;
 };
 
 // Deletes the step's objects and waits until they are gone. Returns how many existed. An object

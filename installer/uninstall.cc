@@ -37,7 +37,8 @@ Result<UninstallSummary> RunUninstall(KubeClient& client, const UninstallOptions
     progress.Emit({"step", "deleting " + step.name + " (" + std::to_string(step.objects.size()) + ")",
                    {{"step", step.name}, {"objects", step.objects.size()}}});
     Result<int> n = DeleteStepAndWait(client, pool, step, *served,
-                                      {.deadline = deadline, .dry_run = options.dry_run, .interval = options.poll_interval},
+                                      {.deadline = deadline, .dry_run = options.dry_run, .interval = options.poll_interval,
+                                       .force = options.force},
                                       progress);
     if (!n.ok()) return n.status().WithContext("uninstall, " + step.name);
     summary.deleted += *n;

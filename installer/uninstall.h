@@ -18,6 +18,8 @@ namespace ferry::installer {
 struct UninstallOptions {
   bool delete_crds = false;
   bool dry_run = false;
+  // Pods that hold a terminating namespace are deleted with grace period 0 (kubectl's --force).
+  bool force = false;
   std::chrono::milliseconds timeout{600000};
   int concurrency = 8;
   std::chrono::milliseconds poll_interval{200};
