@@ -15,6 +15,7 @@ const char* StatusCodeName(StatusCode code) {
     case StatusCode::kUnsupported: return "unsupported";
     case StatusCode::kIo: return "i/o";
     case StatusCode::kInternal: return "internal";
+    case StatusCode::kFailedPrecondition: return "failed precondition";
   }
   return "unknown";
 }

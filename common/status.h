@@ -24,6 +24,7 @@ enum class StatusCode {
   kUnsupported,      // valid but not something ferry can do (schema 1, unknown media type)
   kIo,               // local file system failure
   kInternal,         // a bug, or a server answer that makes no sense
+  kFailedPrecondition,  // the system is not in a state the operation needs (nothing runs that should)
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -59,6 +60,7 @@ inline Status DataLoss(std::string m) { return {StatusCode::kDataLoss, std::move
 inline Status Unsupported(std::string m) { return {StatusCode::kUnsupported, std::move(m)}; }
 inline Status IoError(std::string m) { return {StatusCode::kIo, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status FailedPrecondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
 
 // Either a value or a non-OK Status.
 template <typename T>

@@ -70,7 +70,7 @@ std::string SampleTarget(const json& service) {
 }
 
 Result<DeployedSample> DeploySample(installer::KubeClient& client, const json& service,
-                                    std::chrono::milliseconds timeout, std::chrono::milliseconds poll_interval) {
+                                    const DeployTimeouts& timeouts) {
   const std::string name = service["metadata"]["name"];
   const std::string ns = service["metadata"]["namespace"];
   installer::KubeResult<installer::ResourceRef> ref =
@@ -81,15 +81,18 @@ Result<DeployedSample> DeploySample(installer::KubeClient& client, const json& s
   if (installer::KubeResult<json> applied = client.Apply(*ref, ns, service, apply); !applied.ok())
     return applied.status();
 
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto started = std::chrono::steady_clock::now();
+  const auto deadline = started + timeouts.ready;
   std::string last = "not read yet";
+  bool reconciled = false;
   while (true) {
     installer::KubeResult<json> current = client.Get(*ref, ns, name);
     if (current.ok()) {
+      const json status = current->value("status", json::object());
+      reconciled = reconciled || status.contains("observedGeneration") || status.contains("conditions");
       installer::Readiness readiness = installer::ReadinessOf(*current);
       last = readiness.message.empty() ? installer::ReadyStateName(readiness.state) : readiness.message;
-      const json status = current->value("status", json::object());
-      if (readiness.state == installer::ReadyState::kCurrent) {
+      if (reconciled && readiness.state == installer::ReadyState::kCurrent) {
         std::string url = status.value("url", "");
         DeployedSample deployed{name, HostOf(url.empty() ? status.value("domain", "") : url),
                                 status.value("latestReadyRevisionName", "")};
@@ -100,11 +103,32 @@ Result<DeployedSample> DeploySample(installer::KubeClient& client, const json& s
     } else {
       last = current.error().ToString();
     }
+    if (!reconciled && std::chrono::steady_clock::now() >= started + timeouts.reconcile)
+      return FailedPrecondition("Knative Serving is not running: nothing reconciled Service " + ns + "/" + name +
+                                " within " + std::to_string(timeouts.reconcile.count() / 1000) +
+                                " s (it has no status)");
     if (std::chrono::steady_clock::now() >= deadline) break;
-    std::this_thread::sleep_for(poll_interval);
+    std::this_thread::sleep_for(timeouts.poll_interval);
   }
   return Unavailable("Knative Service " + ns + "/" + name + " not Ready after " +
-                     std::to_string(timeout.count() / 1000) + " s: " + last);
+                     std::to_string(timeouts.ready.count() / 1000) + " s: " + last);
+}
+
+std::string KnativeControllerPods(installer::KubeClient& client) {
+  installer::KubeResult<installer::ResourceRef> pods = client.Resolve("v1", "Pod");
+  if (!pods.ok()) return "the cluster does not serve pods";
+  installer::KubeResult<json> list = client.List(*pods, "knative-serving", {.label_selector = "app=controller"});
+  if (!list.ok()) return "cannot list the controller pods in knative-serving: " + list.error().ServerText();
+  std::string out;
+  for (const json& pod : (*list)["items"]) {
+    const json status = pod.value("status", json::object());
+    bool ready = false;
+    for (const json& c : status.value("conditions", json::array()))
+      if (c.value("type", "") == "Ready") ready = c.value("status", "") == "True";
+    out += (out.empty() ? "" : ", ") + std::string("knative-serving/") + pod["metadata"].value("name", "") + " (" +
+           status.value("phase", "no phase") + (ready ? ", ready" : ", not ready") + ")";
+  }
+  return out.empty() ? "no pod with label app=controller in knative-serving (is its Deployment there?)" : out;
 }
 
 }  // namespace ferry::selftest

@@ -29,10 +29,22 @@ struct DeployedSample {
   std::string revision;  // status.latestReadyRevisionName
 };
 
-// Applies `service` and polls it until Ready=True, Failed, or `timeout`. The error says what the
-// Service's Ready condition said last.
+struct DeployTimeouts {
+  std::chrono::milliseconds ready{300000};  // until Ready=True
+  // Until Knative's controller has given the Service any status at all; it does so within a
+  // second when it runs. Past this, Knative Serving is not running (FailedPrecondition).
+  std::chrono::milliseconds reconcile{20000};
+  std::chrono::milliseconds poll_interval{200};
+};
+
+// Applies `service` and polls it until Ready=True, Failed, or a timeout. The error says what the
+// Service's Ready condition said last, or (FailedPrecondition) that nothing reconciles it.
 Result<DeployedSample> DeploySample(installer::KubeClient& client, const nlohmann::json& service,
-                                    std::chrono::milliseconds timeout, std::chrono::milliseconds poll_interval);
+                                    const DeployTimeouts& timeouts);
+
+// "knative-serving/controller-5d9f (Running, ready), ..." for the pods of Knative Serving's
+// controller (label app=controller in knative-serving), or a sentence saying there are none.
+std::string KnativeControllerPods(installer::KubeClient& client);
 
 // The container image and the TARGET variable of a sample Service object ("" when absent).
 std::string SampleImage(const nlohmann::json& service);

@@ -93,7 +93,7 @@ class Selftest {
       return std::move(report_);
     if (!EnsureNamespace()) return std::move(report_);
     hello_ = Deploy("helloworld", *api_version, options_.hello_image);
-    autoscale_ = Deploy("autoscale", *api_version, options_.autoscale_image);
+    if (!serving_down_) autoscale_ = Deploy("autoscale", *api_version, options_.autoscale_image);
     if (hello_ || autoscale_) {
       Step("finding the gateway");
       Result<ReportGateway> gateway = FindGateway(client_, options_.gateway);
@@ -146,9 +146,16 @@ class Selftest {
     deployed_.push_back({name, (*service)["apiVersion"].get<std::string>()});
     if (sample == "helloworld") hello_target_ = SampleTarget(*service);
     Step("deploying " + name + " (" + SampleImage(*service) + ")");
-    Result<DeployedSample> deployed = DeploySample(client_, *service, options_.ready_timeout, options_.poll_interval);
+    Result<DeployedSample> deployed = DeploySample(
+        client_, *service,
+        {.ready = options_.ready_timeout, .reconcile = options_.reconcile_timeout, .poll_interval = options_.poll_interval});
     std::string hint;
-    if (!deployed.ok()) {
+    if (!deployed.ok() && deployed.status().code() == StatusCode::kFailedPrecondition) {
+      // Nothing reconciles Knative Services: the other sample would only wait as long again.
+      serving_down_ = true;
+      hint = "Knative Serving's controller pods: " + KnativeControllerPods(client_) +
+             "; they must be Knative's own controller (kubectl -n knative-serving logs deploy/controller)";
+    } else if (!deployed.ok()) {
       hint = DiagnoseServicePods(client_, options_.ns, name);
       if (hint.empty()) hint = "kubectl -n " + options_.ns + " describe ksvc " + name;
     }
@@ -330,6 +337,7 @@ class Selftest {
   std::string hello_target_;
   std::vector<std::pair<std::string, std::string>> deployed_;  // name, apiVersion
   bool created_namespace_ = false;
+  bool serving_down_ = false;  // a sample got no status at all: Knative Serving is not running
   Clock::time_point last_request_ = Clock::now();
 };
 

@@ -23,6 +23,7 @@ struct SelftestOptions {
   int concurrency = 50;               // load phases: concurrent requests (hey -c)
   std::chrono::milliseconds duration{30000};  // load phases: how long (hey -z)
   std::chrono::milliseconds ready_timeout{300000};          // a sample Service becoming Ready
+  std::chrono::milliseconds reconcile_timeout{20000};       // its first status (else Knative is not running)
   std::chrono::milliseconds scale_to_zero_timeout{120000};  // pods gone after the last request; also
                                                             // the time pods get to scale down after load
   std::chrono::milliseconds poll_interval{200};             // pod counting
