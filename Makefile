@@ -7,19 +7,24 @@ CTEST_TIMEOUT ?= 600
 PACKAGES := build-essential cmake pkg-config ca-certificates \
 	libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libyaml-dev libarchive-dev libzstd-dev libhttp-parser-dev \
 	catch2 libcli11-dev \
-	docker-registry skopeo containerd apache2-utils openssl python3 curl time chromium
+	docker-registry skopeo containerd apache2-utils openssl python3 curl time chromium \
+	etcd-server containernetworking-plugins runc iptables iproute2 gcc libc6-dev
+# The last line is what the real-node tests' Kubernetes kit (../shared/kube) runs on.
 
 .PHONY: all deps build demo test clean
 
 all: build
 
-# Installs only what is missing, so repeated runs do not touch the network.
+# Installs only what is missing, so repeated runs do not touch the network. The packages' own
+# services (etcd, containerd, a registry on :5000) are kept from starting: tests start their own.
 deps:
 	@missing=$$(for p in $(PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:" $$missing; \
 	  if [ "$$(id -u)" != 0 ]; then echo "error: need root to install:" $$missing >&2; exit 1; fi; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  added=0; if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; added=1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; rc=$$?; \
+	  [ $$added = 0 ] || rm -f /usr/sbin/policy-rc.d; exit $$rc; \
 	fi
 
 $(BUILD)/CMakeCache.txt: | deps
@@ -28,8 +33,10 @@ $(BUILD)/CMakeCache.txt: | deps
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
+# REAL_NODE=1: then the install on a real Kubernetes node (../shared/kube; needs root).
 demo: build
 	./demo/run.sh $(BUILD)/cli/ferry
+	@if [ -n "$(REAL_NODE)" ]; then ./demo/real_node.sh $(BUILD); fi
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout $(CTEST_TIMEOUT)

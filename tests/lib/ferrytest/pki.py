@@ -11,7 +11,7 @@ from .util import run
 class Pki:
     ca_cert: str
     ca_key: str
-    cert: str  # server certificate, signed by the CA, valid for IP:127.0.0.1 and DNS:localhost
+    cert: str  # server certificate, signed by the CA, valid for IP:127.0.0.1 and DNS:localhost unless told
     key: str
 
 
@@ -25,8 +25,9 @@ def _self_signed(directory, name, extensions):
     return cert, key
 
 
-def make_pki(directory):
-    """Writes a CA and a server certificate into `directory` and returns their paths."""
+def make_pki(directory, san="IP:127.0.0.1,DNS:localhost"):
+    """Writes a CA and a server certificate for `san` (subjectAltName) into `directory` and returns
+    their paths."""
     os.makedirs(directory, exist_ok=True)
     ca_cert, ca_key = _self_signed(directory, "ferry-test-ca", [
         "basicConstraints=critical,CA:TRUE", "keyUsage=critical,keyCertSign,cRLSign"])
@@ -35,7 +36,7 @@ def make_pki(directory):
     run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
          "-subj", "/CN=localhost"])
     with open(ext, "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
+        f.write(f"subjectAltName={san}\nbasicConstraints=CA:FALSE\n"
                 "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n")
     run(["openssl", "x509", "-req", "-in", csr, "-CA", ca_cert, "-CAkey", ca_key, "-CAcreateserial",
          "-out", cert, "-days", "2", "-extfile", ext])

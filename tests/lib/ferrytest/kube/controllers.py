@@ -102,7 +102,15 @@ class Controllers:
         return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def set_status(self, obj, status):
-        """Writes `status` unless the object already has exactly it."""
+        """Writes `status` unless the object already has exactly it. A pod's status gets the
+        fields a kubelet always writes, empty: lastProbeTime in each condition, lastState in each
+        container status."""
+        if obj.get("kind") == "Pod" and obj.get("apiVersion") == "v1":
+            status = dict(status)
+            status["conditions"] = [dict({"lastProbeTime": None}, **c) for c in status.get("conditions") or []]
+            for field in ("containerStatuses", "initContainerStatuses"):
+                if field in status:
+                    status[field] = [dict({"lastState": {}}, **c) for c in status[field]]
         if obj.get("status") != status:
             group, kind, namespace, name = key_of(obj)
             self.store.put_status(group, kind, namespace, name, status)

@@ -15,7 +15,8 @@ class ApiError(Exception):
     def status_body(self):
         body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                 "message": self.message, "reason": self.reason, "code": self.code}
-        details = dict(self.details or {})
+        # Empty fields are left out, as Go's omitempty does (a core-group "group": "" never appears).
+        details = {k: v for k, v in (self.details or {}).items() if v not in ("", None, [])}
         if self.retry_after is not None:
             details["retryAfterSeconds"] = int(self.retry_after)
         if details:

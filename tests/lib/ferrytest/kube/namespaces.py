@@ -3,8 +3,14 @@ the initial namespaces, a "default" ServiceAccount in every namespace, and delet
 turns Terminating (new content is refused with the real 403), its content is deleted, and once
 it is empty (and namespace_finalize_delay has passed) the namespace itself goes."""
 
+import datetime
+
 from . import errors
 from .store import clone
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 INITIAL = ("default", "kube-system", "kube-public", "kube-node-lease")
 UNDELETABLE = ("default", "kube-system", "kube-public")
@@ -62,9 +68,54 @@ class NamespaceLifecycle:
                 self.store.delete_object(obj)
             remaining = [o for o in self.store.raw_all() if o["metadata"].get("namespace") == name]
         if remaining:
+            self._report_remaining(name, remaining)
             self.emulator.after(RETRY_SECONDS, lambda: self._empty(name))
         else:
             self.emulator.after(self.emulator.options.namespace_finalize_delay, lambda: self._finish(name))
+
+    def _report_remaining(self, name, remaining):
+        """The conditions the namespace controller writes while content is held, worded as it words
+        them ("configmaps. has 2 resource instances", finalizers sorted by name)."""
+        by_resource, by_finalizer = {}, {}
+        for obj in remaining:
+            group = obj.get("apiVersion", "").rpartition("/")[0]
+            t = self.emulator.catalog.by_kind(group, obj.get("kind"))
+            resource = f"{t.plural if t else obj.get('kind', '').lower() + 's'}.{group}"
+            by_resource[resource] = by_resource.get(resource, 0) + 1
+            for f in obj["metadata"].get("finalizers") or []:
+                by_finalizer[f] = by_finalizer.get(f, 0) + 1
+        now = _now()
+        wanted = [
+            ("NamespaceDeletionDiscoveryFailure", "False", "ResourcesDiscovered", "All resources successfully discovered"),
+            ("NamespaceDeletionGroupVersionParsingFailure", "False", "ParsedGroupVersions",
+             "All legacy kube types successfully parsed"),
+            ("NamespaceDeletionContentFailure", "False", "ContentDeleted",
+             "All content successfully deleted, may be waiting on finalization"),
+            ("NamespaceContentRemaining", "True", "SomeResourcesRemain", "Some resources are remaining: " +
+             ", ".join(f"{r} has {n} resource instances" for r, n in sorted(by_resource.items()))),
+        ]
+        if by_finalizer:
+            wanted.append(("NamespaceFinalizersRemaining", "True", "SomeFinalizersRemain",
+                           "Some content in the namespace has finalizers remaining: " +
+                           ", ".join(f"{f} in {n} resource instances" for f, n in sorted(by_finalizer.items()))))
+        else:
+            wanted.append(("NamespaceFinalizersRemaining", "False", "ContentHasNoFinalizers",
+                           "All content-preserving finalizers finished"))
+        with self.store.lock:
+            ns = self.store.raw("", "Namespace", "", name)
+            if ns is None:
+                return
+            old = {c["type"]: c for c in (ns.get("status") or {}).get("conditions") or []}
+            conditions = []
+            for kind, status, reason, message in wanted:
+                c = {"type": kind, "status": status, "reason": reason, "message": message,
+                     "lastTransitionTime": old.get(kind, {}).get("lastTransitionTime") or now}
+                if old.get(kind, {}).get("status") not in (None, status):
+                    c["lastTransitionTime"] = now
+                conditions.append(c)
+            status = dict(ns.get("status") or {}, conditions=conditions)
+            if status != ns.get("status"):
+                self.store.put_status("", "Namespace", "", name, status)
 
     def _finish(self, name):
         with self.store.lock:

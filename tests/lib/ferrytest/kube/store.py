@@ -201,7 +201,10 @@ class Store:
             if live is None:
                 m.pop("resourceVersion", None)
             return new
-        if live is not None and m.get("deletionTimestamp") and not m.get("finalizers"):
+        # A terminating namespace is held by spec.finalizers ("kubernetes": the namespace controller
+        # removes it once the content is gone), not only by metadata.finalizers.
+        held = m.get("finalizers") or (new.get("kind") == "Namespace" and (new.get("spec") or {}).get("finalizers"))
+        if live is not None and m.get("deletionTimestamp") and not held:
             self.remove(live)
             return new
         if live is not None and _same_content(new, live):
