@@ -92,11 +92,17 @@ Status ForEachImage(const ManifestSet& set, bool include_optional,
   return Status::Ok();
 }
 
+void WarnTemplated(const ImageOccurrence& o, const char* what) {
+  std::fprintf(stderr, "ferry: warning: %s:%d:%d: templated reference, %s: %s\n", o.file.c_str(), o.line, o.column,
+               what, o.text.c_str());
+}
+
 Result<std::vector<ImageReference>> DistinctImages(const ManifestSet& set, bool include_optional,
                                                    const std::function<bool(const ImageOccurrence&)>& keep) {
   std::vector<ImageReference> refs;
   std::set<std::string> seen;
   Status s = ForEachImage(set, include_optional, [&](const ImageOccurrence& o) {
+    if (o.templated) return WarnTemplated(o, "left out");  // no reference to plan with: never guess
     if (keep(o) && seen.insert(o.ref.String()).second) refs.push_back(o.ref);
   });
   if (!s.ok()) return s;

@@ -30,8 +30,12 @@ Result<ManifestSet> ResolveManifests(const ManifestFlags& flags);
 Status ForEachImage(const ManifestSet& set, bool include_optional,
                     const std::function<void(const ImageOccurrence&)>& each);
 
+// "ferry: warning: FILE:LINE:COLUMN: templated reference, <what>: TEXT" on stderr.
+void WarnTemplated(const ImageOccurrence& o, const char* what);
+
 // The distinct references in `set`, in first-seen order: what mirror and rewrite plan with.
-// `keep` filters occurrences (optional ones are dropped unless `include_optional`).
+// `keep` filters occurrences (optional ones are dropped unless `include_optional`). Templated
+// occurrences are left out, each with a warning on stderr.
 Result<std::vector<ImageReference>> DistinctImages(
     const ManifestSet& set, bool include_optional,
     const std::function<bool(const ImageOccurrence&)>& keep = [](const ImageOccurrence&) { return true; });

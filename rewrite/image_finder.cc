@@ -36,14 +36,58 @@ struct Site {
   uint32_t node;
   std::string path;
   ImagePlace place = ImagePlace::kOther;
+  PlaceRule rule;
   size_t object = 0;
-  bool after_flag = false;  // the previous args item was a "--flag" without "="
+  size_t skip = 0;  // bytes of the value before the candidate: the "-flag=" of "-flag=REF"
 };
 
-// The places whose values are references whatever they look like (ReferenceContext::kImageField).
-bool IsImageField(ImagePlace place) {
-  return place == ImagePlace::kContainerImage || place == ImagePlace::kCachedImage ||
-         place == ImagePlace::kQueueImage;
+// What the walk knows about a scalar besides its path.
+struct WalkContext {
+  std::string_view flag;       // args / command: the "--flag" item before this one ("" if none)
+  std::string_view item_name;  // the `name` of the mapping holding the value (an env variable's)
+};
+
+bool HasTemplateMarker(std::string_view s) {
+  return s.find("{{") != std::string_view::npos || s.find("}}") != std::string_view::npos ||
+         s.find("${") != std::string_view::npos;
+}
+
+bool IsRunByte(char c) {
+  return c != ' ' && c != '\t' && c != '\r' && c != '\n' && c != '"' && c != '\'' && c != '`';
+}
+
+// The run of non-blank, unquoted bytes of `text` around [begin, end).
+std::string_view RunAround(std::string_view text, size_t begin, size_t end) {
+  while (begin > 0 && IsRunByte(text[begin - 1])) --begin;
+  while (end < text.size() && IsRunByte(text[end])) ++end;
+  return text.substr(begin, end - begin);
+}
+
+// What a templated reference starting at `begin` spells: up to the first blank or quote outside
+// "{{ }}" / "${ }", and never past the line's end ("gcr.io/x/controller:{{ .Values.tag }}").
+std::string_view TemplatedText(std::string_view text, size_t begin) {
+  std::string closers;
+  size_t i = begin;
+  while (i < text.size() && text[i] != '\n' && text[i] != '\r') {
+    if (text.compare(i, 2, "{{") == 0) {
+      closers += 'D';
+      i += 2;
+    } else if (text.compare(i, 2, "${") == 0) {
+      closers += 'S';
+      i += 2;
+    } else if (!closers.empty() && closers.back() == 'D' && text.compare(i, 2, "}}") == 0) {
+      closers.pop_back();
+      i += 2;
+    } else if (!closers.empty() && closers.back() == 'S' && text[i] == '}') {
+      closers.pop_back();
+      ++i;
+    } else if (closers.empty() && !IsRunByte(text[i])) {
+      break;
+    } else {
+      ++i;
+    }
+  }
+  return text.substr(begin, i - begin);
 }
 
 const char* KindOfNode(const YamlNode& node) {
@@ -75,7 +119,7 @@ class Finder {
 
   Status Run(const YamlTree& tree) {
     tree_ = &tree;
-    FERRY_RETURN_IF_ERROR(Walk(0, false));
+    FERRY_RETURN_IF_ERROR(Walk(0, {}));
     for (const Site& site : sites_) FERRY_RETURN_IF_ERROR(ExamineSite(site));
     return Status::Ok();
   }
@@ -111,13 +155,13 @@ class Finder {
     return node && node->type == Type::kScalar ? std::string(Value(*node)) : std::string();
   }
 
-  Status Walk(uint32_t id, bool after_flag) {
+  Status Walk(uint32_t id, const WalkContext& context) {
     const YamlNode& node = Node(id);
     if (++nodes_ > max_nodes_) return Error(node.begin, "too many nodes (alias explosion?)");
     if (path_.size() > kMaxDepth) return Error(node.begin, "nesting deeper than 256 levels");
     if (node.type == Type::kMapping) return WalkMap(node);
     if (node.type == Type::kSequence) return WalkSequence(node);
-    if (node.type == Type::kScalar) AddSite(id, after_flag);
+    if (node.type == Type::kScalar) AddSite(id, context);
     return Status::Ok();
   }
 
@@ -140,12 +184,14 @@ class Finder {
     }
     std::span<const uint32_t> children = tree_->Children(node);
     std::unordered_map<std::string_view, size_t> keys;  // for large mappings only
+    const YamlNode* name = Lookup(node, "name");
+    WalkContext context{"", name && name->type == Type::kScalar ? Value(*name) : ""};
     for (size_t i = 0; i + 1 < children.size(); i += 2) {
       const YamlNode& key = Node(children[i]);
       std::string_view name = key.type == Type::kScalar ? Value(key) : "?";
       if (key.type == Type::kScalar) FERRY_RETURN_IF_ERROR(CheckDuplicate(children, i, keys));
       path_.push_back({name, -1});
-      Status status = Walk(children[i + 1], false);
+      Status status = Walk(children[i + 1], context);
       path_.pop_back();
       FERRY_RETURN_IF_ERROR(status);
     }
@@ -177,14 +223,14 @@ class Finder {
   Status WalkSequence(const YamlNode& node) {
     bool is_args = !path_.empty() && path_.back().index < 0 &&
                    (path_.back().key == "args" || path_.back().key == "command");
-    bool after_flag = false;
+    WalkContext context;
     int index = 0;
     for (uint32_t item : tree_->Children(node)) {
       path_.push_back({"", index++});
-      Status status = Walk(item, after_flag);
+      Status status = Walk(item, context);
       path_.pop_back();
       FERRY_RETURN_IF_ERROR(status);
-      after_flag = is_args && IsFlag(Node(item));
+      context.flag = is_args && IsFlag(Node(item)) ? Value(Node(item)) : "";
     }
     return Status::Ok();
   }
@@ -195,16 +241,32 @@ class Finder {
     return s.size() > 1 && s[0] == '-' && s.find_first_of("= \t") == std::string_view::npos;
   }
 
-  void AddSite(uint32_t id, bool after_flag) {
+  void AddSite(uint32_t id, const WalkContext& context) {
     std::string_view value = Value(Node(id));
     if (value.empty()) return;
     size_t object = object_stack_.back();
     std::span<const PathStep> relative(path_.begin() + objects_[object].depth, path_.end());
     ImagePlace place = PlaceOf(relative, objects_[object].kind);
-    // Outside image fields a reference has '/', '@' or ':' (see ReferenceIn); a value with none
-    // of them cannot hold one, so it is not kept (nor its path built).
-    if (!IsImageField(place) && value.find_first_of("/@:") == std::string_view::npos) return;
-    sites_.push_back({id, PathString(path_), place, object, after_flag});
+    // The name that says what the value is (image_places.h).
+    std::string_view key = path_.back().index < 0 ? path_.back().key : "";
+    size_t skip = 0;
+    if (place == ImagePlace::kEnvValue) key = context.item_name;
+    if (place == ImagePlace::kArgument) {
+      key = context.flag;
+      if (value[0] == '-' && value.find('=') != std::string_view::npos) {  // "-flag=REF"
+        skip = value.find('=') + 1;
+        key = value.substr(0, skip - 1);
+      }
+    }
+    PlaceRule rule = RuleFor(place, key, !context.flag.empty() || skip > 0);
+    if (rule.never) return;
+    // Outside image fields and named places a reference has '/' or '@' (see ReferenceIn); a value
+    // with neither cannot hold one, so it is not kept (nor its path built).
+    if (rule.context == ReferenceContext::kValue &&
+        value.find_first_of("/@") == std::string_view::npos) {
+      return;
+    }
+    sites_.push_back({id, PathString(path_), place, rule, object, skip});
   }
 
   Status ExamineSite(const Site& site) {
@@ -212,34 +274,77 @@ class Finder {
     ScalarSpan span = FindScalarSpan(doc_.text, node.begin, node.end);
     size_t cursor = span.begin;
     std::string_view value = Value(node);
+    const PlaceRule& rule = site.rule;
+    std::string_view word = value.substr(site.skip);
+    bool text = word.find_first_of(" \t\r\n") != std::string_view::npos;
 
-    PlaceRule rule = RuleFor(site.place, site.after_flag);
-    Confidence confidence = rule.confidence;
-    const char* why = rule.why;
-
-    if (value.find_first_of(" \t\r\n") != std::string_view::npos) {
-      // Free text: every word that is unmistakably a reference.
-      if (site.place != ImagePlace::kExample) {
-        confidence = Confidence::kLikely;
-        why = "in text";
-      }
-      for (const TextToken& token : ReferenceTokens(value)) {
-        std::optional<ImageReference> ref = ReferenceIn(token.text, ReferenceContext::kText);
-        if (ref) {
-          FERRY_RETURN_IF_ERROR(Report(site, span, cursor, token.text, *ref, confidence, why));
-        }
-      }
+    // A templated image field or named value ("controller:{{ .Values.tag }}", "${IMAGE}"): the
+    // whole value, on one line, is what it names.
+    if (rule.context != ReferenceContext::kValue && HasTemplateMarker(word) &&
+        word.find_first_of("\r\n") == std::string_view::npos) {
+      std::optional<size_t> at = FindWord(doc_.text, span, cursor, word);
+      AddTemplated(site, at.value_or(span.begin), word, rule.confidence, rule.why);
       return Status::Ok();
     }
-    std::string_view word = value;
-    if (site.place == ImagePlace::kArgument && value[0] == '-' &&
-        value.find('=') != std::string_view::npos) {
-      word = word.substr(word.find('=') + 1);  // "-flag=REF"
-      why = "flag argument";
+    if (!text && !HasTemplateMarker(word)) {
+      std::optional<ImageReference> ref = ReferenceIn(word, rule.context);
+      if (ref) FERRY_RETURN_IF_ERROR(Report(site, span, cursor, word, *ref, rule.confidence, rule.why));
+      return Status::Ok();
     }
-    std::optional<ImageReference> ref = ReferenceIn(word, rule.context);
-    if (ref) FERRY_RETURN_IF_ERROR(Report(site, span, cursor, word, *ref, confidence, why));
+    // Free text, or a value with template markers: every word that is unmistakably a reference;
+    // one joined to a template marker is reported as templated, never to be rewritten.
+    Confidence confidence = rule.confidence;
+    const char* why = rule.why;
+    if (text && site.place != ImagePlace::kExample) {
+      confidence = Confidence::kLikely;
+      why = "in text";
+    }
+    for (const TextToken& token : ReferenceTokens(word)) {
+      std::optional<ImageReference> ref = ReferenceIn(token.text, ReferenceContext::kValue);
+      size_t end = token.offset + token.text.size();
+      if (HasTemplateMarker(RunAround(word, token.offset, end))) {
+        // "gcr.io/x/controller:{{ .Values.tag }}": judged as if the templated tag were there.
+        bool tag_templated = end < word.size() && word[end] == ':';
+        if (!ref && !(tag_templated &&
+                      ReferenceIn(std::string(token.text) + ":tag", ReferenceContext::kValue))) {
+          continue;
+        }
+        std::optional<size_t> at = FindWord(doc_.text, span, cursor, token.text);
+        if (at) cursor = *at + token.text.size();
+        AddTemplated(site, at.value_or(span.begin), TemplatedText(word, token.offset), confidence,
+                     why);
+        continue;
+      }
+      if (!ref) continue;
+      FERRY_RETURN_IF_ERROR(Report(site, span, cursor, token.text, *ref, confidence, why));
+    }
     return Status::Ok();
+  }
+
+  ImageOccurrence Occurrence(const Site& site, size_t at, std::string_view text,
+                             Confidence confidence, const char* why) const {
+    size_t line = LineOf(at);
+    const ObjectInfo& object = objects_[site.object];
+    return ImageOccurrence{.text = std::string(text),
+                           .ref = {},
+                           .file = file_,
+                           .offset = doc_.offset + at,
+                           .line = doc_.first_line + static_cast<int>(line),
+                           .column = static_cast<int>(at - line_starts_[line]) + 1,
+                           .kind = object.kind,
+                           .ns = object.ns,
+                           .name = object.name,
+                           .yaml_path = site.path,
+                           .confidence = confidence,
+                           .why = why};
+  }
+
+  // A templated reference is reported where it starts, never rewritten.
+  void AddTemplated(const Site& site, size_t at, std::string_view text, Confidence confidence,
+                    const char* why) {
+    ImageOccurrence occurrence = Occurrence(site, at, text, confidence, why);
+    occurrence.templated = true;
+    found_.emplace(at, std::move(occurrence));
   }
 
   Status Report(const Site& site, const ScalarSpan& span, size_t& cursor, std::string_view word,
@@ -251,20 +356,8 @@ class Finder {
                          "its bytes cannot be replaced in place; write it as plain text");
     }
     cursor = *at + word.size();
-    size_t line = LineOf(*at);
-    const ObjectInfo& object = objects_[site.object];
-    ImageOccurrence occurrence{.text = std::string(word),
-                               .ref = ref,
-                               .file = file_,
-                               .offset = doc_.offset + *at,
-                               .line = doc_.first_line + static_cast<int>(line),
-                               .column = static_cast<int>(*at - line_starts_[line]) + 1,
-                               .kind = object.kind,
-                               .ns = object.ns,
-                               .name = object.name,
-                               .yaml_path = site.path,
-                               .confidence = confidence,
-                               .why = why};
+    ImageOccurrence occurrence = Occurrence(site, *at, word, confidence, why);
+    occurrence.ref = ref;
     // An alias revisits its anchor's bytes: keep one occurrence, with the strongest use.
     auto [it, inserted] = found_.emplace(*at, occurrence);
     if (!inserted && confidence < it->second.confidence) it->second = std::move(occurrence);

@@ -2,25 +2,28 @@
 // the exact bytes that spell it, so that a rewrite can replace those bytes and leave the rest of
 // the file byte-identical.
 //
-// Where it looks, and how sure it is:
-//  kCertain  `image` of every item of containers / initContainers / ephemeralContainers wherever
-//            they appear (Pod, Deployment, DaemonSet, StatefulSet, ReplicaSet,
-//            ReplicationController, Job, CronJob's jobTemplate, Knative Service / Configuration /
-//            Revision templates), `image` of Knative v1alpha1's single `container`
-//            (runLatest.configuration.revisionTemplate.spec.container), `spec.image` of Knative
-//            caching `Image` objects, and ConfigMap keys `queueSidecarImage` /
-//            `queue-sidecar-image`. These fields take any parseable reference.
-//  kLikely   any other scalar value that is a reference: ConfigMap values, env values, container
-//            args ("-flag=REF", or REF as the item after a "--flag" item), and words of multi-line
-//            text (Istio's sidecar-injector template, with `image: "..."` lines and
-//            [[ annotation ... "docker.io/istio/proxyv2:1.1.3" ]]).
+// Where it looks, how sure it is, and what a value must look like at each place: the table in
+// rewrite/image_places.h, with the reference shapes of rewrite/reference_text.h. In short:
+//  kCertain  `image` of every item of containers / initContainers / ephemeralContainers (and
+//            Build / Tekton steps and sidecars) wherever they appear, `image` of Knative
+//            v1alpha1's single `container`, `spec.image` of Knative caching `Image` objects, and
+//            ConfigMap keys `queueSidecarImage` / `queue-sidecar-image`: any parseable reference
+//            ("disabled" too: Kubernetes would pull docker.io/library/disabled).
+//  kLikely   a value whose key names an image (env FOO_IMAGE, "-foo-image" flags, ConfigMap keys
+//            and annotations ending in "image"): a reference with a path, tag or digest; any
+//            other value and every word of multi-line text (Istio's sidecar-injector template):
+//            strong evidence only, a digest, or an explicit registry host and a tag.
 //  kOptional words of a ConfigMap's `_example` block (Knative's documented, inactive settings,
 //            e.g. logging.fluentd-sidecar-image).
-// Outside image fields a value must look unmistakably like an image to count (rules in
-// rewrite/reference_text.h): no URLs, Go import paths, ko:// paths, versions, label values,
-// host:port addresses or single words like "disabled". Inside an image field "disabled" is
-// reported (Kubernetes would pull docker.io/library/disabled); a field value that does not parse
-// at all (a template placeholder) is skipped.
+// Never: fields that name other objects (roleRef, subjects, serviceAccountName, secret and
+// ConfigMap references, ...), labels, and annotations whose key does not name an image; URLs,
+// Go import paths, ko:// paths, versions, host:port addresses and "scope:level" / "key:value"
+// words. A field value that does not parse at all is skipped.
+//
+// Templated values: an image field or named value with template markers ("{{", "}}", "${"), and
+// a word that would be a reference but is joined to a template marker
+// ("gcr.io/x/controller:{{ .Values.tag }}"), are reported with `templated` set, the text as far as
+// the template reaches and no parsed reference. They must never be rewritten.
 //
 // An anchored value used again through aliases is reported once, at the anchor (an alias has no
 // bytes of its own), with the path, reason and confidence of its strongest use.
@@ -51,11 +54,16 @@ struct ImageOccurrence {
   std::string yaml_path;
   Confidence confidence = Confidence::kCertain;
   // Short reason: "container image", "cached image", "queue sidecar image", "ConfigMap value",
-  // "env value", "flag argument", "argument", "value", "in text", "commented example".
+  // "env value", "flag argument", "argument", "annotation", "value", "in text",
+  // "commented example".
   std::string why;
+  // A reference built by a template ("controller:{{ .Values.tag }}"): `ref` is empty, `text` is
+  // the templated text; never to be rewritten or mirrored.
+  bool templated = false;
 };
 
-// Finds the references in `doc`, ordered by offset. `file` names the file in messages.
+// Finds the references in `doc`, ordered by offset. `file` names the file in messages. Callable
+// on any bytes (a fuzzer feeds it raw buffers as YamlDocument::text).
 // Errors name file:line[:column]:
 //  InvalidArgument: malformed YAML (with the parser's reason), a document that is not a mapping
 //   (an empty or comment-only document is fine and has no images), bytes that are not UTF-8,

@@ -7,10 +7,45 @@ namespace ferry {
 namespace {
 
 bool IsContainerList(std::string_view key) {
-  return key == "containers" || key == "initContainers" || key == "ephemeralContainers";
+  return key == "containers" || key == "initContainers" || key == "ephemeralContainers" ||
+         key == "steps" || key == "sidecars";  // Knative Build / Tekton steps are containers
+}
+
+// Keys whose value is, or whose values are, names of other objects, labels or selectors.
+bool NamesObjects(std::string_view key) {
+  static constexpr std::string_view kKeys[] = {
+      "roleRef",        "subjects",        "ownerReferences", "selector",     "matchLabels",
+      "matchExpressions", "nodeSelector",  "labels",          "finalizers",   "imagePullSecrets",
+      "secretRef",      "secretKeyRef",    "configMapRef",    "configMapKeyRef", "secret",
+      "configMap",      "projected",       "persistentVolumeClaim", "serviceAccountName",
+      "serviceAccount", "secretName",      "claimName",       "name",         "namespace",
+      "generateName",   "kind",            "apiVersion",      "uid",          "resourceVersion",
+      "priorityClassName", "storageClassName", "schedulerName", "runtimeClassName",
+      "volumeName",     "nodeName",        "mountPath",       "subPath",      "path"};
+  for (std::string_view k : kKeys) {
+    if (key == k) return true;
+  }
+  return false;
+}
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
 }  // namespace
+
+bool NamesImage(std::string_view key) {
+  // The last word of a name in any spelling: "image", "x-image", "x_image", "x.image", "xImage",
+  // "X_IMAGE", "sidecar.istio.io/proxyImage".
+  if (key == "image" || key == "IMAGE" || key == "Image") return true;
+  for (std::string_view word : {"image", "IMAGE"}) {
+    if (!EndsWith(key, word) || key.size() == word.size()) continue;
+    char before = key[key.size() - word.size() - 1];
+    if (before == '-' || before == '_' || before == '.' || before == '/') return true;
+  }
+  return EndsWith(key, "Image") && key.size() > 5 && key[key.size() - 6] >= 'a' &&
+         key[key.size() - 6] <= 'z';
+}
 
 ImagePlace PlaceOf(std::span<const PathStep> path, std::string_view kind) {
   size_t n = path.size();
@@ -39,33 +74,42 @@ ImagePlace PlaceOf(std::span<const PathStep> path, std::string_view kind) {
   if (last.index >= 0 && n >= 2 && (key_at(1) == "args" || key_at(1) == "command")) {
     return ImagePlace::kArgument;
   }
+  if (n >= 2 && last.index < 0 && key_at(1) == "annotations") return ImagePlace::kAnnotation;
+  for (const PathStep& step : path) {
+    if (step.index < 0 && NamesObjects(step.key)) return ImagePlace::kNamesObject;
+  }
   return ImagePlace::kOther;
 }
 
-PlaceRule RuleFor(ImagePlace place, bool after_flag) {
+PlaceRule RuleFor(ImagePlace place, std::string_view key, bool after_flag) {
   constexpr auto kCertain = Confidence::kCertain;
   constexpr auto kLikely = Confidence::kLikely;
   constexpr auto kField = ReferenceContext::kImageField;
-  constexpr auto kValue = ReferenceContext::kValue;
+  // Outside image fields, a key that names an image is evidence of its own.
+  const ReferenceContext named = NamesImage(key) ? ReferenceContext::kNamedImage : ReferenceContext::kValue;
   switch (place) {
     case ImagePlace::kContainerImage:
-      return {kCertain, kField, "container image"};
+      return {false, kField, kCertain, "container image"};
     case ImagePlace::kCachedImage:
-      return {kCertain, kField, "cached image"};
+      return {false, kField, kCertain, "cached image"};
     case ImagePlace::kQueueImage:
-      return {kCertain, kField, "queue sidecar image"};
+      return {false, kField, kCertain, "queue sidecar image"};
     case ImagePlace::kExample:
-      return {Confidence::kOptional, kValue, "commented example"};
+      return {false, ReferenceContext::kValue, Confidence::kOptional, "commented example"};
     case ImagePlace::kConfigMapValue:
-      return {kLikely, kValue, "ConfigMap value"};
+      return {false, named, kLikely, "ConfigMap value"};
     case ImagePlace::kEnvValue:
-      return {kLikely, kValue, "env value"};
+      return {false, named, kLikely, "env value"};
     case ImagePlace::kArgument:
-      return {kLikely, kValue, after_flag ? "flag argument" : "argument"};
+      return {false, named, kLikely, after_flag ? "flag argument" : "argument"};
+    case ImagePlace::kAnnotation:
+      return {named != ReferenceContext::kNamedImage, named, kLikely, "annotation"};
+    case ImagePlace::kNamesObject:
+      return {true, ReferenceContext::kValue, kLikely, "names an object"};
     case ImagePlace::kOther:
       break;
   }
-  return {kLikely, kValue, "value"};
+  return {false, named, kLikely, "value"};
 }
 
 std::string PathString(const std::vector<PathStep>& path) {

@@ -7,10 +7,6 @@
 namespace ferry {
 namespace {
 
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 bool AllDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
@@ -33,42 +29,40 @@ bool IsReferenceChar(char c) {
          c == '_' || c == '/' || c == ':' || c == '@' || c == '-';
 }
 
-bool IsWellKnownRegistry(std::string_view host) {
-  static constexpr std::string_view kExact[] = {
-      "gcr.io",  "docker.io",       "index.docker.io",   "registry-1.docker.io", "quay.io",
-      "ghcr.io", "registry.k8s.io", "docker.elastic.co", "mcr.microsoft.com",    "public.ecr.aws"};
-  for (std::string_view known : kExact) {
-    if (host == known) return true;
-  }
-  return EndsWith(host, ".gcr.io") || EndsWith(host, ".pkg.dev");
-}
-
 std::optional<ImageReference> ReferenceIn(std::string_view text, ReferenceContext context) {
   if (text.empty() || text.find("://") != std::string_view::npos) return std::nullopt;
-  // Outside image fields every accepted reference has a digest ('@'), a path ('/', also needed
-  // for an explicit registry) or, as a whole value, a tag (':'). Most words of free text and most
+  // Outside image fields every accepted reference has a digest ('@'), a path ('/') or a tag
+  // (':'); with strong evidence only, a digest or a path. Most words of free text and most
   // values have none of them: decide those without parsing (the parser's error messages are not
   // cheap to build).
-  if (context == ReferenceContext::kText && text.find_first_of("/@") == std::string_view::npos) {
+  if (context == ReferenceContext::kValue && text.find_first_of("/@") == std::string_view::npos) {
     return std::nullopt;
   }
-  if (context == ReferenceContext::kValue && text.find_first_of("/@:") == std::string_view::npos) {
+  if (context == ReferenceContext::kNamedImage &&
+      text.find_first_of("/@:") == std::string_view::npos) {
     return std::nullopt;
   }
   Result<ImageReference> parsed = ImageReference::Parse(text);
   if (!parsed.ok()) return std::nullopt;
   const ImageReference& ref = *parsed;
   if (context == ReferenceContext::kImageField) return ref;
-
   if (!ref.digest.empty()) return ref;
+
   bool has_path = text.find('/') != std::string_view::npos;
-  if (has_path && !ref.tag.empty()) return ref;
-  if (IsWellKnownRegistry(ExplicitRegistry(text))) return ref;
-  if (context == ReferenceContext::kValue && !has_path && !ref.tag.empty()) {
+  if (context == ReferenceContext::kNamedImage) {
+    if (has_path) return ref;
     std::string_view word = text.substr(0, text.find(':'));
     bool digest_like = word == "sha256" || word == "sha384" || word == "sha512";
-    if (word.find('.') == std::string_view::npos && !AllDigits(ref.tag) && !digest_like) return ref;
+    if (!ref.tag.empty() && word.find('.') == std::string_view::npos && !AllDigits(ref.tag) &&
+        !digest_like) {
+      return ref;
+    }
+    return std::nullopt;
   }
+  std::string_view registry = ExplicitRegistry(text);
+  // A tag too: "docker.io/istio" (Istio's hub) and "gcr.io/knative-releases" are prefixes, not
+  // images.
+  if (!registry.empty() && !ref.tag.empty()) return ref;
   return std::nullopt;
 }
 

@@ -18,23 +18,25 @@ enum class ReferenceContext {
   // A field that holds an image (containers[].image, caching Image spec.image, Knative's
   // queue-sidecar-image): anything ImageReference::Parse accepts, except "://" URLs.
   kImageField,
-  // A whole scalar value, or a flag's value, anywhere else. Must parse, have no "://", and either
-  //  - carry a digest, or
-  //  - have a path ('/') and a tag, or
-  //  - name a well-known registry host explicitly (gcr.io/cloud-builders/gcs-fetcher), or
-  //  - be a one-word Docker Hub name with a tag ("alpine:3.6"), unless the word has a '.' or the
-  //    tag is all digits (host:port, "10:30") or the word is a digest algorithm ("sha256:...").
+  // A value whose key names an image (an env variable FOO_IMAGE, a ConfigMap key or an annotation
+  // ending in "image"/"Image", a "-foo-image" flag): must parse, have no "://", and have a path
+  // ('/'), a digest, or a tag; a one-word "name:tag" only when it is not a host:port ('.' in the
+  // word or an all-digit tag) and not a digest alone ("sha256:...").
+  kNamedImage,
+  // Any other value, and every word of free text: strong evidence only. Must parse, have no
+  // "://", and either
+  //  - carry a digest ("name@sha256:..."), or
+  //  - start with an explicit registry host (a '.' or a port, or "localhost", before the first
+  //    '/') and have a tag. Without a tag, "docker.io/istio" (Istio's hub) is a prefix and
+  //    "gcr.io/cloud-builders/gcs-fetcher" counts only where the key says image.
+  // So "system:auth-delegator", "default:info", "alpine:3.6", "prom/prometheus:v2" and
+  // "zipkin.istio-system:9411" are not images here, nor are Go import paths
+  // (github.com/knative/serving/cmd/controller).
   kValue,
-  // A word inside longer text: as kValue, without the one-word case.
-  kText,
 };
 
 // The reference `text` spells, if `context` accepts it as one.
 std::optional<ImageReference> ReferenceIn(std::string_view text, ReferenceContext context);
-
-// gcr.io and *.gcr.io, docker.io, quay.io, ghcr.io, registry.k8s.io, docker.elastic.co, *.pkg.dev,
-// mcr.microsoft.com, public.ecr.aws.
-bool IsWellKnownRegistry(std::string_view host);
 
 // True for the bytes a reference is made of: [A-Za-z0-9._/:@-].
 bool IsReferenceChar(char c);

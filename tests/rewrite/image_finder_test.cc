@@ -84,11 +84,12 @@ TEST_CASE("images are found in every place the rules name, with their confidence
        "  queue-sidecar-image: gcr.io/q/new:2\n",
        {{"gcr.io/q/old:1", "data.queueSidecarImage", kCertain, "queue sidecar image"},
         {"gcr.io/q/new:2", "data.queue-sidecar-image", kCertain, "queue sidecar image"}}},
-      {"any other ConfigMap value that is exactly a reference",
+      {"any other ConfigMap value that is a reference with strong evidence, or named an image",
        "kind: ConfigMap\ndata:\n  logging.fluentd-sidecar-image: k8s.gcr.io/fluentd:v2\n"
-       "  helper: alpine:3.6\n",
+       "  helper: alpine:3.6\n  helper-image: alpine:3.6\n  mirror: gcr.io/x/y:1\n",
        {{"k8s.gcr.io/fluentd:v2", "data.logging.fluentd-sidecar-image", kLikely, "ConfigMap value"},
-        {"alpine:3.6", "data.helper", kLikely, "ConfigMap value"}}},
+        {"alpine:3.6", "data.helper-image", kLikely, "ConfigMap value"},
+        {"gcr.io/x/y:1", "data.mirror", kLikely, "ConfigMap value"}}},
       {"env values (Knative Eventing 0.6)",
        "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - env:\n"
        "        - name: BROKER_INGRESS_IMAGE\n          value: gcr.io/e/broker/ingress@" + kDigest +
