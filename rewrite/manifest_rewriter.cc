@@ -9,9 +9,27 @@
 #include <iostream>
 
 #include "rewrite/document_pipeline.h"
+#include "rewrite/reference_text.h"
 
 namespace ferry {
 namespace {
+
+// Bytes that may follow a reference in prose (sentence punctuation) before a blank or a quote.
+bool EndsWord(char c) {
+  return c == '\n' || c == ' ' || c == '\t' || c == '\r' || c == '"' || c == '\'' || c == '`' ||
+         c == ',' || c == ')' || c == ']';
+}
+
+std::optional<std::string> NotAReference(std::string_view what, std::string_view text) {
+  if (text.empty()) return std::string(what) + " is empty";
+  for (char c : text) {
+    if (!IsReferenceChar(c)) return std::string(what) + " \"" + std::string(text) + "\" has bytes no reference holds";
+  }
+  if (text.find("://") != std::string_view::npos || !ImageReference::Parse(text).ok()) {
+    return std::string(what) + " \"" + std::string(text) + "\" is not a valid image reference";
+  }
+  return std::nullopt;
+}
 
 // Runs `body` on `file`'s bytes as a stream (standard input for "-").
 Status WithInput(const ManifestInput& file, const std::function<Status(std::istream&)>& body) {
@@ -95,6 +113,28 @@ Result<int> CopyWithEdits(std::istream& in, std::ostream& out, const ManifestInp
 
 }  // namespace
 
+Surroundings SurroundingsAt(std::string_view text, size_t offset, size_t size) {
+  Surroundings around;
+  if (offset > 0 && offset <= text.size()) around.before = text[offset - 1];
+  for (size_t i = 0; i < 2 && offset + size + i < text.size(); ++i) around.after[i] = text[offset + size + i];
+  return around;
+}
+
+std::optional<std::string> SpliceProblem(std::string_view text, std::string_view replacement,
+                                         const Surroundings& around) {
+  if (auto problem = NotAReference("the text replaced", text)) return problem;
+  if (auto problem = NotAReference("the replacement", replacement)) return problem;
+  char next = around.after[0];
+  bool alone_before = !IsReferenceChar(around.before);
+  bool alone_after = !IsReferenceChar(next) || ((next == '.' || next == ':') && EndsWord(around.after[1]));
+  if (!alone_before || !alone_after) {
+    return "\"" + std::string(text) + "\" is joined to the bytes around it (\"" +
+           std::string(1, around.before) + "\" before, \"" + std::string(around.after, 2) +
+           "\" after), so it is not a whole reference";
+  }
+  return std::nullopt;
+}
+
 Status ScanManifest(const ManifestInput& file, const std::function<void(const ImageOccurrence&)>& each) {
   return WithInput(file, [&](std::istream& in) {
     return FindImagesInStream(in, file.display,
@@ -111,9 +151,14 @@ Result<int> RewriteStream(std::istream& in, std::ostream& out, const std::string
     // FindImages orders them by offset.
     size_t pos = 0;  // in doc.text
     for (const ImageOccurrence& o : found) {
+      if (o.templated) continue;
       std::optional<std::string> with = replace(o);
       size_t at = o.offset - doc.offset;
       if (!with || at < pos) continue;
+      if (auto problem = SpliceProblem(o.text, *with, SurroundingsAt(doc.text, at, o.text.size()))) {
+        return InvalidArgument(o.file + ":" + std::to_string(o.line) + ":" + std::to_string(o.column) +
+                               ": refusing to rewrite: " + *problem);
+      }
       out.write(doc.text.data() + pos, static_cast<std::streamsize>(at - pos));
       out << *with;
       pos = at + o.text.size();

@@ -21,10 +21,27 @@ namespace ferry {
 // Every image occurrence in one file. Errors name the file (and line, for YAML errors).
 Status ScanManifest(const ManifestInput& file, const std::function<void(const ImageOccurrence&)>& each);
 
-// The replacement text for an occurrence; nullopt leaves it as it is.
+// The replacement text for an occurrence; nullopt leaves it as it is. Never asked about a
+// templated occurrence (ImageOccurrence::templated): those stay as written.
 using Replacer = std::function<std::optional<std::string>(const ImageOccurrence&)>;
 
+// The bytes around a reference in its file: enough to tell whether a replacement stands alone as
+// one word there. '\n' stands for the start or end of the text.
+struct Surroundings {
+  char before = '\n';
+  char after[2] = {'\n', '\n'};
+};
+Surroundings SurroundingsAt(std::string_view text, size_t offset, size_t size);
+
+// Why putting `replacement` where `text` stands would not swap one valid reference for another,
+// each standing alone between `around` (not joined to other bytes a reference may hold, such as a
+// template's ":{{"); nullopt when it would.
+std::optional<std::string> SpliceProblem(std::string_view text, std::string_view replacement,
+                                         const Surroundings& around);
+
 // Copies `in` to `out`, replacing what `replace` says. Returns how many occurrences were replaced.
+// A replacement that SpliceProblem refuses stops the copy: InvalidArgument naming
+// file:line:column.
 Result<int> RewriteStream(std::istream& in, std::ostream& out, const std::string& name, const Replacer& replace);
 
 // Rewrites `file` into `destination` (a path, "-" for standard output) through a temporary file
