@@ -118,13 +118,11 @@ class TestCorpusRewrite(RewriteTestCase):
                     pairs = self.assert_surgical(src, dst)
                     # What is left as written: only commented examples ("optional", e.g. the fluentd
                     # image in config-observability's _example block), and only without
-                    # --include-optional and when no real occurrence in the run names the same image
-                    # (`ferry mirror` plans the same set, so it would not have copied them either).
-                    # Everything else moves, "likely" ones too (env values, args, Istio's template).
-                    needed = {a["reference"] for a, _ in pairs if a["confidence"] != "optional"}
+                    # --include-optional, whatever else the run holds (`ferry mirror` leaves them out
+                    # too). Everything else moves, "likely" ones too (env values, args, Istio's template).
                     moved = 0
                     for before, after in pairs:
-                        left = not optional and before["confidence"] == "optional" and before["reference"] not in needed
+                        left = not optional and before["confidence"] == "optional"
                         if left:
                             self.assertEqual(after["text"], before["text"])
                             continue
@@ -626,7 +624,7 @@ class TestImagesOutput(RewriteTestCase):
 
     CORE = "knative-serving-v1.23.0-serving-core.yaml"
     FIELDS = {"reference", "text", "file", "line", "column", "offset", "kind", "namespace", "name", "path",
-              "confidence", "why"}
+              "confidence", "why", "templated"}
 
     def test_list_gives_the_five_distinct_core_references(self):
         r = self.ferry.run("images", "-f", corpus(self.CORE), "--output", "list")
@@ -677,7 +675,7 @@ class TestImagesOutput(RewriteTestCase):
         for item, o in zip(sorted(items, key=lambda i: int(i["offset"])), found):
             self.assertEqual(set(item), self.FIELDS)
             for key, value in o.items():
-                self.assertEqual(item[key], str(value), key)
+                self.assertEqual(item[key], value if isinstance(value, str) else json.dumps(value), key)
 
     def test_table_has_file_line_and_reference(self):
         path = corpus(self.CORE)
@@ -752,6 +750,162 @@ class TestProfiles(RewriteTestCase):
                 self.assertIn(got, r.err)
                 self.assertEqual(r.out, "")
         self.assertFalse(os.path.exists(self.tmp.sub("out")))
+
+
+# A small synthetic release holding each kind of look-alike the finder once took for an image, and
+# one real image of each shape around them.
+LOOKALIKES = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: webhook:system:auth-delegator
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: system:auth-delegator
+subjects:
+- kind: ServiceAccount
+  name: webhook
+  namespace: knative-serving
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: pilot
+  namespace: istio-system
+spec:
+  template:
+    spec:
+      containers:
+      - name: discovery
+        image: docker.io/istio/pilot:1.1.3
+        args:
+        - discovery
+        - --log_output_level=default:info
+        - --proxyComponentLogLevel
+        - misc:error
+        - --discoveryAddress=istio-pilot.istio-system:15010
+        env:
+        - name: HELPER_IMAGE
+          value: "alpine:3.6"
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: controller
+  namespace: knative-serving
+spec:
+  template:
+    spec:
+      containers:
+      - name: controller
+        image: "gcr.io/knative-releases/knative.dev/serving/cmd/controller:{{ .Values.tag }}"
+"""
+
+
+class TestPrecision(RewriteTestCase):
+    """Issue 14: what is not an image is never rewritten; templated values are reported, not rewritten."""
+
+    def setUp(self):
+        super().setUp()
+        self.src = write(self.tmp.sub("in", "release.yaml"), LOOKALIKES)
+
+    def test_images_finds_the_real_images_and_reports_the_templated_one(self):
+        found = self.occurrences(self.src)
+        self.assertEqual([(o["reference"], o["templated"]) for o in found],
+                         [("docker.io/istio/pilot:1.1.3", False), ("docker.io/library/alpine:3.6", False),
+                          (None, True)])
+        templated = found[2]
+        self.assertEqual(templated["text"], "gcr.io/knative-releases/knative.dev/serving/cmd/controller:{{ .Values.tag }}")
+        self.assertEqual((templated["line"], templated["column"]), (45, 17))
+        r = self.ferry.run("images", "-f", self.src, "--output", "list")
+        self.assertEqual(r.code, 0, str(r))
+        self.assertEqual(r.out.splitlines(), ["docker.io/istio/pilot:1.1.3", "docker.io/library/alpine:3.6"])
+        self.assertIn(f"{self.src}:45:17: templated reference, left out:", r.err)
+        r = self.ferry.run("images", "-f", self.src)
+        self.assertEqual(r.code, 0, str(r))
+        self.assertIn("(templated, not rewritten)", r.out)
+        self.assertIn(f"warning: {self.src}:45:17: templated reference, not rewritten", r.err)
+        self.assertEqual(r.out.splitlines()[-1], "2 references, 2 distinct")
+
+    def test_rewrite_changes_only_the_real_images(self):
+        out_dir = self.tmp.sub("out")
+        r = self.ferry.run("rewrite", "-f", self.src, *TO, "-o", out_dir)
+        self.assertEqual(r.code, 0, str(r))
+        self.assertIn("2 reference(s) rewritten", r.out)
+        self.assertIn(f"{self.src}:45:17: templated reference, not rewritten", r.err)
+        out = read(os.path.join(out_dir, "release.yaml")).decode()
+        after = {o["text"] for o in self.occurrences(os.path.join(out_dir, "release.yaml")) if not o["templated"]}
+        self.assertEqual(len(after), 2)
+        for text in after:
+            self.assertTrue(text.startswith(MIRROR + "/"), text)
+        for line in ("  name: system:auth-delegator", "- --log_output_level=default:info", "- misc:error",
+                     "- --discoveryAddress=istio-pilot.istio-system:15010",
+                     'image: "gcr.io/knative-releases/knative.dev/serving/cmd/controller:{{ .Values.tag }}"'):
+            self.assertIn(line, out)
+        self.assertEqual(len(out.splitlines()), len(LOOKALIKES.splitlines()))
+        self.assert_surgical(self.src, os.path.join(out_dir, "release.yaml"))
+
+    def test_check_fails_on_a_templated_reference_unless_allowed(self):
+        out_dir = self.tmp.sub("out")
+        self.rewrite_to(self.src, out_dir)
+        r = self.ferry.run("rewrite", "-f", out_dir, "--check", "--allow", MIRROR + "/")
+        self.assertEqual(r.code, 1, str(r))
+        self.assertRegex(r.out, r"release\.yaml:45:17: templated reference, not rewritten: gcr\.io/\S+:\{\{ \.Values\.tag \}\} "
+                                r"\(spec\.template\.spec\.containers\[0\]\.image\)")
+        self.assertEqual(len(r.out.splitlines()), 1, r.out)
+        r = self.ferry.run("rewrite", "-f", out_dir, "--check", "--allow", MIRROR + "/", "--allow-templated")
+        self.assertEqual(r.code, 0, str(r))
+        r = self.ferry.run("rewrite", "-f", out_dir, "--check", "--allow", MIRROR + "/", "--allow", "gcr.io/knative-releases/")
+        self.assertEqual(r.code, 0, str(r))  # an allowed prefix covers the templated text too
+
+
+class TestErrorsPrintNothing(RewriteTestCase):
+    """Issue 14 item 4: a run that fails prints nothing on stdout, in every output format."""
+
+    def test_every_output_mode_is_silent_on_stdout_when_a_later_file_fails(self):
+        good = write(self.tmp.sub("in", "a-good.yaml"), "kind: Pod\nspec:\n  containers:\n  - image: gcr.io/a/b:1\n")
+        bad = write(self.tmp.sub("in", "b-bad.yaml"), "kind: Pod\nspec:\n  containers:\n  - image: gcr.io/a/c:1\n"
+                                                       "---\nkind: Pod\nspec: [oops\n")
+        runs = [["images", "--output", mode] for mode in ("table", "json", "yaml", "list")]
+        runs += [["rewrite", "--check", "--allow", "x/"], ["rewrite", "--check", "--allow", "x/", "--output", "json"],
+                 ["rewrite", *TO, "-o", self.tmp.sub("out")], ["rewrite", *TO, "-o", self.tmp.sub("out"), "--output", "json"]]
+        for args in runs:
+            with self.subTest(args=args):
+                r = self.ferry.run(args[0], "-f", good, "-f", bad, *args[1:])
+                self.assertEqual(r.code, 1, str(r))
+                self.assertEqual(r.out, "")
+                self.assertRegex(r.err, "ferry: error: " + re.escape(bad) + r":8:1: malformed YAML")
+        self.assertFalse(os.path.exists(self.tmp.sub("out")))
+
+
+class TestCommentedExamples(RewriteTestCase):
+    """Issue 14 item 4: a commented _example reference is rewritten the same way in every run."""
+
+    EXAMPLE = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config-observability\n"
+               "  namespace: knative-serving\ndata:\n  _example: |\n"
+               "    # logging.fluentd-sidecar-image: k8s.gcr.io/fluentd-elasticsearch:v2.0.4\n")
+    USER = ("apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: fluentd\nspec:\n  template:\n"
+            "    spec:\n      containers:\n      - image: k8s.gcr.io/fluentd-elasticsearch:v2.0.4\n")
+
+    def test_the_example_is_left_alone_alone_or_with_a_file_that_uses_the_same_image(self):
+        example = write(self.tmp.sub("in", "observability.yaml"), self.EXAMPLE)
+        user = write(self.tmp.sub("in2", "monitoring.yaml"), self.USER)
+        for inputs in ([example], [example, user]):
+            for optional in ((), ("--include-optional",)):
+                with self.subTest(files=len(inputs), flags=optional):
+                    out_dir = self.tmp.sub("out-%d%s" % (len(inputs), "".join(optional)))
+                    args = [a for p in inputs for a in ("-f", p)]
+                    r = self.ferry.run("rewrite", *args, *TO, "-o", out_dir, *optional)
+                    self.assertEqual(r.code, 0, str(r))
+                    written = read(os.path.join(out_dir, "observability.yaml")).decode()
+                    if optional:
+                        self.assertNotIn("# logging.fluentd-sidecar-image: k8s.gcr.io/", written)
+                        self.assertIn(MIRROR + "/", written)
+                    else:
+                        self.assertEqual(written, self.EXAMPLE)
+                    if len(inputs) == 2:  # the image in use moves in every case
+                        self.assertIn(MIRROR + "/", read(os.path.join(out_dir, "monitoring.yaml")).decode())
 
 
 if __name__ == "__main__":
