@@ -158,7 +158,7 @@ Result<PreparedRelease> PrepareRelease(const ReleaseFlags& flags, bool need_mirr
       if (map.ok()) release.registry = TargetPrefix::Parse(flags.naming.to)->registry;
     }
     if (!map.ok()) return map.status();
-    Result<installer::RewrittenRelease> rewritten = installer::RewriteRelease(*set, *map);
+    Result<installer::RewrittenRelease> rewritten = installer::RewriteRelease(*set, *map, flags.manifests.include_optional);
     if (!rewritten.ok()) return rewritten.status();
     files = std::move(rewritten->files);
     release.images = std::move(rewritten->images);

@@ -9,7 +9,7 @@
 
 namespace ferry::installer {
 
-Result<RewrittenRelease> RewriteRelease(const ManifestSet& set, const ReferenceMap& map) {
+Result<RewrittenRelease> RewriteRelease(const ManifestSet& set, const ReferenceMap& map, bool include_optional) {
   RewrittenRelease out;
   std::set<std::string> seen, missing;
   for (const ManifestInput& file : set.files) {
@@ -17,16 +17,15 @@ Result<RewrittenRelease> RewriteRelease(const ManifestSet& set, const ReferenceM
     if (!in) return IoError(file.display + ": cannot read the file");
     std::ostringstream text;
     Result<int> replaced = RewriteStream(in, text, file.display, [&](const ImageOccurrence& o) -> std::optional<std::string> {
-      bool in_use = o.confidence != Confidence::kOptional;
+      bool in_use = include_optional || o.confidence != Confidence::kOptional;
+      if (!in_use) return std::nullopt;  // a commented example stays as written, as in ferry rewrite
       std::optional<std::string> target = map.IsMirrored(o.ref) ? std::nullopt : map.Lookup(o.ref);
-      if (in_use) {
-        if (map.IsMirrored(o.ref)) {
-          if (seen.insert(o.ref.String()).second) out.images.push_back(o.ref);
-        } else if (!target) {
-          missing.insert(o.ref.String());
-        } else if (Result<ImageReference> ref = ImageReference::Parse(*target); ref.ok()) {
-          if (seen.insert(ref->String()).second) out.images.push_back(*ref);
-        }
+      if (map.IsMirrored(o.ref)) {
+        if (seen.insert(o.ref.String()).second) out.images.push_back(o.ref);
+      } else if (!target) {
+        missing.insert(o.ref.String());
+      } else if (Result<ImageReference> ref = ImageReference::Parse(*target); ref.ok()) {
+        if (seen.insert(ref->String()).second) out.images.push_back(*ref);
       }
       return target;
     });

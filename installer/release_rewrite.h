@@ -23,7 +23,8 @@ struct RewrittenRelease {
 
 // Rewrites each file of `set` through `map`. A reference in use that the map does not know is an
 // InvalidArgument listing every such reference (the lock lacks them). References already at the
-// mirror stay as they are.
-Result<RewrittenRelease> RewriteRelease(const ManifestSet& set, const ReferenceMap& map);
+// mirror stay as they are. Commented `_example` references are rewritten only with
+// `include_optional`, as `ferry rewrite` does, and then count as in use.
+Result<RewrittenRelease> RewriteRelease(const ManifestSet& set, const ReferenceMap& map, bool include_optional);
 
 }  // namespace ferry::installer
