@@ -1,6 +1,8 @@
 #include "common/http_client.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 
 #include <algorithm>
 #include <cctype>
@@ -168,6 +170,21 @@ std::string UrlHost(std::string_view url) {
   return std::string(url.substr(0, url.find('/')));
 }
 
+bool SameOrigin(std::string_view a, std::string_view b) {
+  auto origin = [](std::string_view url) -> std::string {
+    size_t scheme_end = url.find("://");
+    if (scheme_end == std::string_view::npos) return "";
+    std::string scheme = Lower(url.substr(0, scheme_end));
+    std::string host_port = Lower(UrlHost(url));
+    host_port = host_port.substr(0, host_port.find_first_of("?#"));
+    if (host_port.empty()) return "";
+    auto [host, port] = SplitHostPort(host_port, scheme == "https" ? "443" : scheme == "http" ? "80" : "");
+    return scheme + "://" + host + ":" + port;
+  };
+  std::string left = origin(a);
+  return !left.empty() && left == origin(b);
+}
+
 std::string UrlEncode(std::string_view text) {
   static const char* kHex = "0123456789ABCDEF";
   std::string out;
@@ -183,10 +200,36 @@ std::string UrlEncode(std::string_view text) {
   return out;
 }
 
-bool IsLoopbackHost(std::string_view host) {
-  if (host.starts_with("[")) return host.starts_with("[::1]");
-  host = host.substr(0, host.find(':'));
-  return host == "localhost" || host.starts_with("127.");
+bool IsLoopbackHost(std::string_view host_port) {
+  // Split "host", "host:port", "[v6]" or "[v6]:port"; a port must be digits.
+  std::string_view host = host_port, port;
+  bool bracketed = host_port.starts_with('[');
+  if (bracketed) {
+    size_t close = host_port.find(']');
+    if (close == std::string_view::npos) return false;
+    host = host_port.substr(1, close - 1);
+    std::string_view rest = host_port.substr(close + 1);
+    if (!rest.empty() && !rest.starts_with(':')) return false;
+    if (!rest.empty()) port = rest.substr(1);
+    if (!rest.empty() && port.empty()) return false;
+  } else if (size_t colon = host_port.find(':'); colon != std::string_view::npos) {
+    host = host_port.substr(0, colon);
+    port = host_port.substr(colon + 1);
+    if (port.empty()) return false;
+  }
+  if (!std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); })) return false;
+  // The address itself, parsed: a name that merely starts with "127." or "localhost" is not one.
+  std::string name(host);
+  if (!bracketed && Lower(name) == "localhost") return true;
+  if (bracketed) {
+    in6_addr v6{};
+    if (inet_pton(AF_INET6, name.c_str(), &v6) != 1) return false;
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+  }
+  in_addr v4{};
+  if (inet_pton(AF_INET, name.c_str(), &v4) != 1) return false;
+  return (ntohl(v4.s_addr) >> 24) == 127;
 }
 
 HttpClient::HttpClient(HttpClientOptions options) : options_(std::move(options)) { static GlobalInit init; }

@@ -109,10 +109,18 @@ class HttpClient {
 // "https://host:port/path" -> "host:port".
 std::string UrlHost(std::string_view url);
 
+// True when two absolute URLs name the same origin: scheme, host and port, compared without case
+// and with the scheme's default port filled in ("https://Reg.example" = "https://reg.example:443/x").
+// Credentials for one origin must not travel to another (an upload session or a redirect elsewhere).
+bool SameOrigin(std::string_view a, std::string_view b);
+
 // Percent-encodes everything but unreserved characters (RFC 3986).
 std::string UrlEncode(std::string_view text);
 
-// True for localhost, 127.0.0.0/8 and [::1], with or without a port.
+// True for localhost, an IPv4 address in 127.0.0.0/8 and [::1] (or [::ffff:127.x.y.z]), with or
+// without a port. The address is parsed: "127.example.com" or "localhost.example.com" is not
+// loopback, and neither is anything malformed. It decides where plain HTTP and credentials over
+// http:// are allowed, so when in doubt it says false.
 bool IsLoopbackHost(std::string_view host_port);
 
 }  // namespace ferry

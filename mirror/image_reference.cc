@@ -1,12 +1,11 @@
 #include "mirror/image_reference.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/http_client.h"
 
 namespace ferry {
 namespace {
@@ -279,18 +278,6 @@ bool LooksLikeRegistry(std::string_view first) {
 // What `docker images` prints as IMAGE ID, in full; never a name.
 bool IsImageId(std::string_view s) { return s.size() == 64 && AllOf(s, IsLowerHex); }
 
-bool IsIPv4Loopback(std::string_view host) {
-  std::vector<std::string_view> parts = Split(host, '.');
-  if (parts.size() != 4 || parts[0] != "127") return false;
-  for (std::string_view part : parts) {
-    if (part.empty() || part.size() > 3 || !AllOf(part, IsDigit) ||
-        std::stoi(std::string(part)) > 255) {
-      return false;
-    }
-  }
-  return true;
-}
-
 }  // namespace
 
 Result<ImageReference> ImageReference::Parse(std::string_view text) {
@@ -401,22 +388,7 @@ std::string ImageReference::ApiHost() const {
   return registry == kDockerHub ? std::string(kDockerHubApiHost) : registry;
 }
 
-bool ImageReference::IsLoopback() const {
-  std::string_view r = registry;
-  if (r.starts_with('[')) {
-    std::size_t close = r.find(']');
-    if (close == std::string_view::npos) return false;
-    std::string address(r.substr(1, close - 1));
-    in6_addr parsed{};
-    return inet_pton(AF_INET6, address.c_str(), &parsed) == 1 && IN6_IS_ADDR_LOOPBACK(&parsed);
-  }
-  std::string_view host = r.substr(0, r.find(':'));
-  std::string lower(host);
-  for (char& c : lower) {
-    if (IsUpper(c)) c = static_cast<char>(c - 'A' + 'a');
-  }
-  return lower == "localhost" || IsIPv4Loopback(host);
-}
+bool ImageReference::IsLoopback() const { return IsLoopbackHost(registry); }
 
 Status ValidateRepository(std::string_view repository) {
   if (std::string reason = CheckPath(repository); !reason.empty()) {

@@ -51,7 +51,7 @@ struct ImageReference {
   // The host to talk HTTP to: "registry-1.docker.io" for docker.io, otherwise `registry`.
   std::string ApiHost() const;
 
-  // True when the registry host is localhost, 127.x.x.x or the IPv6 loopback, with any port.
+  // True when the registry host is loopback: IsLoopbackHost (common/http_client.h), the one test.
   bool IsLoopback() const;
 
   bool operator==(const ImageReference&) const = default;

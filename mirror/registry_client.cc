@@ -121,8 +121,10 @@ Result<HttpResponse> RegistryClient::SendOnce(HttpRequest request, const std::ve
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (request.url.starts_with("/")) request.url = base_url_ + request.url;
+    // The registry's Authorization goes to the registry only: an absolute Location (an upload
+    // session on a storage backend or another host) gets the request without it.
     auto it = auth_by_scope_.find(ScopesKey(scopes));
-    if (it != auth_by_scope_.end()) request.headers.push_back(it->second);
+    if (it != auth_by_scope_.end() && SameOrigin(request.url, base_url_)) request.headers.push_back(it->second);
   }
   return http_.Send(request);
 }
@@ -210,6 +212,14 @@ Result<std::string> RegistryClient::FetchToken(const AuthChallenge& challenge, c
   for (const auto& scope : scopes) query += std::string(query.empty() ? "" : "&") + "scope=" + UrlEncode(scope);
 
   const auto& cred = options_.credential;
+  // Credentials go to a token service over https only; plain http is for a loopback service, or a
+  // registry the user told to talk plain HTTP (--*-plain-http): nothing secret leaves in clear.
+  bool secure_realm = SameOrigin(realm->second, "https://" + UrlHost(realm->second)) ||
+                      IsLoopbackHost(UrlHost(realm->second));
+  if (cred && !cred->empty() && !secure_realm && !options_.plain_http)
+    return Unauthenticated(Where(repository) + ": the registry's token service " + realm->second +
+                           " is not https; ferry does not send credentials to it in clear (for a registry that "
+                           "really is plain HTTP, pass --" + options_.flag_prefix + "-plain-http)");
   HttpRequest request;
   if (cred && !cred->identity_token.empty()) {
     // OAuth2 refresh-token grant, as docker does with an identity token.
