@@ -37,11 +37,15 @@ Result<ImageTree> ResolveImageTree(RegistryClient& source, const std::string& re
   FERRY_RETURN_IF_ERROR(CollectChildren(source, repository, *top, what, 0, &tree.manifests));
   for (const Descriptor& child : top->children) tree.platforms.push_back(child.platform);
   tree.manifests.push_back(std::move(*top));
+  // Each size is at most kMaxBlobBytes (ParseManifest checks), so only absurd counts could
+  // overflow; the sum is checked all the same.
+  bool overflow = false;
   for (const Manifest& m : tree.manifests) {
-    tree.size += static_cast<int64_t>(m.bytes.size());
+    overflow |= __builtin_add_overflow(tree.size, static_cast<int64_t>(m.bytes.size()), &tree.size);
     for (const Descriptor& blob : m.blobs)
-      if (tree.blobs.emplace(blob.digest, blob).second) tree.size += blob.size;
+      if (tree.blobs.emplace(blob.digest, blob).second) overflow |= __builtin_add_overflow(tree.size, blob.size, &tree.size);
   }
+  if (overflow) return InvalidArgument(what + ": the image's blobs add up to more bytes than 64 bits can count");
   return tree;
 }
 

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/sha256.h"
+#include "mirror/image_reference.h"
 
 namespace ferry {
 namespace {
@@ -15,15 +16,32 @@ bool IsSchema1(std::string_view t) {
   return t == media_type::kDockerSchema1 || t == media_type::kDockerSchema1Signed;
 }
 
-Result<Descriptor> ReadDescriptor(const json& j, std::string_view what) {
+// A descriptor's digest becomes part of URLs (/v2/NAME/blobs/DIGEST) and of file and tar entry
+// names (blobs/sha256/HEX), and its size sizes buffers and sums: both are checked here, where a
+// hostile manifest enters, so nothing downstream sees "../x" or a size near 2^63.
+Result<Descriptor> ReadDescriptor(const json& j, std::string_view what, int64_t max_size) {
   if (!j.is_object() || !j.contains("digest") || !j["digest"].is_string() || !j.contains("size") ||
       !j["size"].is_number_integer())
     return InvalidArgument(std::string(what) + ": manifest has a descriptor without a digest or size");
   Descriptor d;
   d.media_type = j.value("mediaType", "");
   d.digest = j["digest"].get<std::string>();
+  if (!IsValidDigest(d.digest)) {
+    std::string shown = d.digest.size() > 80 ? d.digest.substr(0, 80) + "..." : d.digest;
+    for (char& c : shown)
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    return InvalidArgument(std::string(what) + ": manifest has a descriptor with an invalid digest \"" + shown +
+                           "\" (want sha256:, sha384: or sha512: and lowercase hex of the right length)");
+  }
+  if (j["size"].is_number_unsigned() && j["size"].get<uint64_t>() > static_cast<uint64_t>(max_size))
+    return InvalidArgument(std::string(what) + ": descriptor " + d.digest + " claims " +
+                           std::to_string(j["size"].get<uint64_t>()) + " bytes, more than the " +
+                           std::to_string(max_size) + " ferry accepts");
   d.size = j["size"].get<int64_t>();
   if (d.size < 0) return InvalidArgument(std::string(what) + ": descriptor " + d.digest + " has a negative size");
+  if (d.size > max_size)
+    return InvalidArgument(std::string(what) + ": descriptor " + d.digest + " claims " + std::to_string(d.size) +
+                           " bytes, more than the " + std::to_string(max_size) + " ferry accepts");
   if (j.contains("platform") && j["platform"].is_object()) {
     const json& p = j["platform"];
     d.platform = p.value("os", "") + "/" + p.value("architecture", "");
@@ -78,18 +96,18 @@ Result<Manifest> ParseManifest(std::string bytes, std::string_view content_type,
       if (!doc.contains("manifests") || !doc["manifests"].is_array())
         return InvalidArgument(name + ": index has no \"manifests\" list");
       for (const json& entry : doc["manifests"]) {
-        auto d = ReadDescriptor(entry, name);
+        auto d = ReadDescriptor(entry, name, static_cast<int64_t>(kMaxManifestBytes));
         if (!d.ok()) return d.status();
         m.children.push_back(*d);
       }
     } else {
       if (!doc.contains("config") || !doc.contains("layers") || !doc["layers"].is_array())
         return InvalidArgument(name + ": image manifest lacks \"config\" or \"layers\"");
-      auto config = ReadDescriptor(doc["config"], name);
+      auto config = ReadDescriptor(doc["config"], name, kMaxBlobBytes);
       if (!config.ok()) return config.status();
       m.blobs.push_back(*config);
       for (const json& layer : doc["layers"]) {
-        auto d = ReadDescriptor(layer, name);
+        auto d = ReadDescriptor(layer, name, kMaxBlobBytes);
         if (!d.ok()) return d.status();
         m.blobs.push_back(*d);
       }

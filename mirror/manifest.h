@@ -42,9 +42,15 @@ struct Manifest {
 };
 
 constexpr size_t kMaxManifestBytes = 4 << 20;
+// The largest blob a descriptor may claim (1 TiB): far above any real layer, and low enough that
+// sizes of millions of blobs add up without overflowing 64 bits.
+constexpr int64_t kMaxBlobBytes = int64_t{1} << 40;
 
 // Parses manifest bytes served with `content_type`. Schema 1, unknown media types and malformed
 // JSON are refused with a message saying why. `what` names the image for messages.
+// Every descriptor is checked: a digest IsValidDigest accepts (image_reference.h), a size from 0
+// to kMaxBlobBytes (kMaxManifestBytes for an index's child manifests); anything else is
+// InvalidArgument naming the descriptor.
 Result<Manifest> ParseManifest(std::string bytes, std::string_view content_type, std::string_view what);
 
 }  // namespace ferry

@@ -7,9 +7,9 @@ using namespace ferry;
 
 namespace {
 const char* kIndex = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[
- {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:aaaa","size":1,"platform":{"os":"linux","architecture":"amd64"}},
- {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:bbbb","size":2,"platform":{"os":"linux","architecture":"arm64","variant":"v8"}},
- {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:cccc","size":3,"platform":{"os":"windows","architecture":"amd64"}}],
+ {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","size":1,"platform":{"os":"linux","architecture":"amd64"}},
+ {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","size":2,"platform":{"os":"linux","architecture":"arm64","variant":"v8"}},
+ {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc","size":3,"platform":{"os":"windows","architecture":"amd64"}}],
  "annotations":{"kept":"yes"}})";
 }  // namespace
 
