@@ -75,14 +75,26 @@ class ArchiveReader : public BundleReader {
   Status Rewind() override {
     Close();
     archive_ = archive_read_new();
-    archive_read_support_filter_all(archive_);
+    // Only what ferry and skopeo write, decoded in this process: support_filter_all would also
+    // hand an untrusted archive to external programs (lrzip, lzop, grzip...). ARCHIVE_WARN from
+    // these means the same: no built-in decoder, an external one instead.
+    if (archive_read_support_filter_gzip(archive_) != ARCHIVE_OK ||
+        archive_read_support_filter_zstd(archive_) != ARCHIVE_OK) {
+      Close();
+      return Internal(where_ + ": this libarchive has no built-in gzip or zstd decoder, and ferry runs no "
+                               "external decompressor");
+    }
     archive_read_support_format_tar(archive_);
     stream_ = PartStream{&files_};
     // Not archive_read_open_filenames: libarchive 3.6 crashes there when a compressed stream
     // spans several files. The parts are simply concatenated here.
     if (archive_read_open(archive_, &stream_, nullptr, &PartStream::ReadCallback, &PartStream::CloseCallback) !=
         ARCHIVE_OK) {
-      Status s = IoError(where_ + ": cannot open: " + Error());
+      // EILSEQ is libarchive's ARCHIVE_ERRNO_FILE_FORMAT on Linux (not in its public header).
+      Status s = archive_errno(archive_) == EILSEQ
+                     ? InvalidArgument(where_ + ": not a bundle: ferry reads tar, tar.gz or tar.zst archives (" +
+                                       Error() + ")")
+                     : IoError(where_ + ": cannot open: " + Error());
       Close();
       return s;
     }

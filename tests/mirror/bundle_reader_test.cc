@@ -101,6 +101,18 @@ TEST_CASE("a bundle reader reads zstd and gzip archives as a stream") {
   CHECK(ReadEverything(WriteArchive(dir + "/b.tar.gz", Layout(), ARCHIVE_FILTER_GZIP)) == expected);
 }
 
+TEST_CASE("a bundle reader decodes only tar, gzip and zstd: no other filter reaches an untrusted archive") {
+  // libarchive's other filters include ones that run external programs (lrzip, lzop, grzip...).
+  std::string dir = TempDir();
+  for (int filter : {ARCHIVE_FILTER_BZIP2, ARCHIVE_FILTER_XZ, ARCHIVE_FILTER_LZMA, ARCHIVE_FILTER_COMPRESS,
+                     ARCHIVE_FILTER_UU}) {
+    INFO("filter " << filter);
+    std::string path = WriteArchive(dir + "/b." + std::to_string(filter), Layout(), filter);
+    std::string read = ReadEverything(path);
+    CHECK_THAT(read, Catch::StartsWith("error: ") && Catch::Contains(path) && Catch::Contains("tar, tar.gz or tar.zst"));
+  }
+}
+
 TEST_CASE("a bundle reader refuses unsafe entries, naming them") {
   std::string dir = TempDir();
   auto refused = [&](TestEntry bad) {
