@@ -8,6 +8,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 
@@ -54,7 +55,10 @@ Result<uint64_t> ParseByteSize(std::string_view text) {
     for (const char* u = kUnits; u <= at; ++u) scale *= base;
   }
   if (value == 0) return InvalidArgument("invalid size \"" + std::string(text) + "\": must be more than 0");
-  return value * scale;
+  uint64_t bytes = 0;
+  if (__builtin_mul_overflow(value, scale, &bytes) || bytes > static_cast<uint64_t>(INT64_MAX))
+    return InvalidArgument("invalid size \"" + std::string(text) + "\": more bytes than 64 bits can count");
+  return bytes;
 }
 
 BundleWriter::BundleWriter(std::string path, BundleWriterOptions options)

@@ -283,3 +283,13 @@ TEST_CASE("split sizes are decimal with K M G T, binary with KiB MiB GiB TiB") {
   for (const char* bad : {"", "G", "0", "4X", "4GiBs", "-1", "1.5G", "99999999999999999"})
     CHECK_FALSE(ParseByteSize(bad).ok());
 }
+
+TEST_CASE("a split size too large for 64 bits is refused, not wrapped around") {
+  CHECK(*ParseByteSize("8388607TiB") == 8388607ULL << 40);  // the largest TiB count below 2^63
+  for (const char* bad : {"999999999999999T", "8388608TiB", "18446744073709T", "999999999999999TiB"}) {
+    INFO(bad);
+    Result<uint64_t> size = ParseByteSize(bad);
+    REQUIRE_FALSE(size.ok());
+    CHECK_THAT(size.status().message(), Catch::Contains(bad) && Catch::Contains("64 bits"));
+  }
+}
