@@ -4,10 +4,16 @@
 #include <poll.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <csignal>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 
@@ -28,11 +34,19 @@ struct Fds {
   }
 };
 
-// Reads stdout and stderr until both close.
-void Collect(Fds& fds, const ProcessSpec& spec, ProcessRun& run) {
+using Clock = std::chrono::steady_clock;
+
+// Reads stdout and stderr until both close, or until `deadline`: then the run has timed out.
+void Collect(Fds& fds, const ProcessSpec& spec, Clock::time_point deadline, ProcessRun& run) {
   pollfd polled[2] = {{fds.out[0], POLLIN, 0}, {fds.err[0], POLLIN, 0}};
   while (polled[0].fd >= 0 || polled[1].fd >= 0) {
-    if (poll(polled, 2, -1) < 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) {
+      run.timed_out = true;
+      return;
+    }
+    int ready = poll(polled, 2, static_cast<int>(std::min<int64_t>(left.count() + 1, 1 << 30)));
+    if (ready < 0) {
       if (errno == EINTR) continue;
       return;
     }
@@ -59,10 +73,58 @@ void Collect(Fds& fds, const ProcessSpec& spec, ProcessRun& run) {
   }
 }
 
+// Waits for `pid` to exit (without reaping it) until `deadline`; false when it is still running
+// then. Needs pidfd_open (Linux 5.3); without it, assumes the program will exit.
+bool WaitForExit(pid_t pid, Clock::time_point deadline) {
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) return true;
+  bool exited = false;
+  while (!exited) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) break;
+    pollfd polled{pidfd, POLLIN, 0};
+    int ready = poll(&polled, 1, static_cast<int>(std::min<int64_t>(left.count() + 1, 1 << 30)));
+    if (ready < 0 && errno != EINTR) break;
+    exited = ready > 0;
+  }
+  close(pidfd);
+  return exited;
+}
+
 }  // namespace
+
+Result<std::chrono::milliseconds> HelperTimeout() {
+  constexpr std::chrono::milliseconds kDefault = std::chrono::seconds(60);
+  const char* text = std::getenv("FERRY_HELPER_TIMEOUT");
+  if (text == nullptr || *text == '\0') return kDefault;
+  std::string_view value(text);
+  uint64_t number = 0;
+  auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
+  std::string_view unit(end, static_cast<size_t>(value.data() + value.size() - end));
+  uint64_t scale = unit.empty() || unit == "s" ? 1000 : unit == "m" ? 60000 : unit == "ms" ? 1 : 0;
+  if (error != std::errc() || end == value.data() || scale == 0 || number == 0 || number > (uint64_t{1} << 40))
+    return InvalidArgument("FERRY_HELPER_TIMEOUT=\"" + std::string(value.substr(0, 40)) +
+                           "\": say how long a credential helper may run, e.g. 90s, 2m or 500ms");
+  return std::chrono::milliseconds(number * scale);
+}
+
+std::string TimeoutMessage(const ProcessRun& run) {
+  auto ms = run.timeout.count();
+  std::string limit = ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
+  return "did not finish within " + limit + " and was stopped (FERRY_HELPER_TIMEOUT allows longer, e.g. 2m)";
+}
 
 Result<ProcessRun> RunProcess(const ProcessSpec& spec) {
   if (spec.argv.empty()) return InvalidArgument("no program to run");
+  std::chrono::milliseconds timeout{0};
+  if (spec.timeout) {
+    timeout = *spec.timeout;
+  } else {
+    Result<std::chrono::milliseconds> configured = HelperTimeout();
+    if (!configured.ok()) return configured.status();
+    timeout = *configured;
+  }
+  Clock::time_point deadline = Clock::now() + timeout;
   Fds fds;
   // stdin is a socket so a program that exits without reading cannot SIGPIPE us (MSG_NOSIGNAL).
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds.in) != 0 || pipe2(fds.out, O_CLOEXEC) != 0 ||
@@ -82,10 +144,17 @@ Result<ProcessRun> RunProcess(const ProcessSpec& spec) {
     for (const std::string& entry : *spec.env) envp.push_back(const_cast<char*>(entry.c_str()));
     envp.push_back(nullptr);
   }
+  // Its own process group, so a timeout stops whatever it started as well.
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attributes, 0);
   pid_t pid = -1;
-  int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), spec.env ? envp.data() : environ);
+  int rc = posix_spawnp(&pid, argv[0], &actions, &attributes, argv.data(), spec.env ? envp.data() : environ);
   posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attributes);
   ProcessRun run;
+  run.timeout = timeout;
   if (rc == ENOENT) {
     run.not_found = true;
     return run;
@@ -98,7 +167,10 @@ Result<ProcessRun> RunProcess(const ProcessSpec& spec) {
   if (!spec.input.empty()) (void)send(fds.in[0], spec.input.data(), spec.input.size(), MSG_NOSIGNAL);
   Fds::Close(fds.in[0]);
 
-  Collect(fds, spec, run);
+  Collect(fds, spec, deadline, run);
+  // A helper that hangs, with its output open or closed, is stopped here.
+  if (!run.timed_out) run.timed_out = !WaitForExit(pid, deadline);
+  if (run.timed_out) kill(-pid, SIGKILL);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }

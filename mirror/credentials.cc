@@ -69,6 +69,7 @@ Result<std::optional<Credential>> AskHelper(const std::string& name, const std::
   Result<ProcessRun> run = RunProcess({.argv = {program, "get"}, .input = server_url});
   if (!run.ok()) return Status(run.status().code(), context + ": " + run.status().message());
   if (run->not_found) return Unauthenticated(context + ": not installed (not found on PATH)");
+  if (run->timed_out) return Unavailable(context + " " + TimeoutMessage(*run));
   if (run->stdout_too_long) return Internal(context + ": printed more than 1 MiB");
   if (run->signal != 0) {
     return Unauthenticated(context + " was killed by signal " + std::to_string(run->signal) + HelperMessage(*run));

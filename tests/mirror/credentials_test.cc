@@ -322,6 +322,21 @@ TEST_CASE("Credential helpers") {
   }
 }
 
+TEST_CASE("A credential helper that hangs is stopped after the helper timeout, naming it") {
+  TempDir dir;
+  std::string helper = dir.Write("bin/docker-credential-hangs", "#!/bin/sh\nexec sleep 600\n");
+  REQUIRE(chmod(helper.c_str(), 0755) == 0);
+  ScopedEnv path("PATH", dir.path() + "/bin:" + getenv("PATH"));
+  ScopedEnv timeout("FERRY_HELPER_TIMEOUT", "300ms");
+  DockerConfig config = MustLoad(dir.Write("config.json", R"({"credHelpers": {"registry.example.com": "hangs"}})"));
+  auto found = config.Lookup("registry.example.com");
+  REQUIRE_FALSE(found.ok());
+  CHECK(found.status().code() == StatusCode::kUnavailable);
+  CHECK_THAT(found.status().message(), Catch::Contains("docker-credential-hangs") &&
+                                           Catch::Contains("registry.example.com") &&
+                                           Catch::Contains("did not finish within 300 ms"));
+}
+
 TEST_CASE("A helper that prints garbage is an error that does not quote it") {
   FakeHelpers helpers;
   TempDir dir;
