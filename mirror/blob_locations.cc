@@ -6,7 +6,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
+
+#include "common/atomic_file.h"
 
 namespace ferry {
 namespace {
@@ -76,17 +77,8 @@ Status BlobLocations::Save() const {
   }
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path_).parent_path(), ec);
-  std::string temp = path_ + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    out << nlohmann::json(merged).dump();
-    if (!out.flush()) return IoError("cannot write the blob location cache " + temp);
-  }
-  std::filesystem::rename(temp, path_, ec);
-  if (ec) {
-    std::filesystem::remove(temp, ec);
-    return IoError("cannot replace the blob location cache " + path_ + ": " + ec.message());
-  }
+  Status s = WriteFileAtomically(path_, nlohmann::json(merged).dump());
+  if (!s.ok()) return IoError("cannot save the blob location cache: " + s.message());
   return Status::Ok();
 }
 
