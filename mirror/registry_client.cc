@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <thread>
 
 #include "common/base64.h"
@@ -63,6 +64,15 @@ RegistryClient::~RegistryClient() = default;
 
 std::string RegistryClient::Where(const std::string& repository) const {
   return "registry " + registry_ + (repository.empty() ? "" : ", repository " + repository);
+}
+
+// How to give credentials; the ways that keep the password out of `ps` and /proc.
+std::string RegistryClient::CredentialsHint() const {
+  const std::string& f = options_.flag_prefix;
+  std::string env = "FERRY_";
+  for (char c : f) env += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return "pass --" + f + "-creds-file FILE (USER:PASS), --" + f + "-creds USER with --" + f + "-password-stdin, or " +
+         env + "_USERNAME and " + env + "_PASSWORD; or run docker login";
 }
 
 std::string RegistryClient::RepoScope(const std::string& repository) const {
@@ -184,8 +194,7 @@ Status RegistryClient::Authorize(const std::vector<AuthChallenge>& challenges, c
   } else if (basic) {
     const auto& cred = options_.credential;
     if (!cred || cred->username.empty())
-      return Unauthenticated(Where(repository) + ": the registry requires a login; pass --" + options_.flag_prefix +
-                             "-creds USER:PASS or add credentials to $DOCKER_CONFIG/config.json");
+      return Unauthenticated(Where(repository) + ": the registry requires a login; " + CredentialsHint());
     header = "Authorization: Basic " + Base64Encode(cred->username + ":" + cred->password);
   } else {
     return Unauthenticated(Where(repository) + ": access denied, and the registry offered no usable "
@@ -246,7 +255,7 @@ Result<std::string> RegistryClient::FetchToken(const AuthChallenge& challenge, c
       return Unauthenticated(Where(repository) + ": the token service " + service_host +
                              " rejected the credentials" + (cred->username.empty() ? "" : " of user " + cred->username));
     return Unauthenticated(Where(repository) + ": anonymous access refused by the token service " + service_host +
-                           "; pass --" + options_.flag_prefix + "-creds USER:PASS");
+                           "; " + CredentialsHint());
   }
   if (r->status != 200)
     return Status(IsRetryableStatus(r->status) ? StatusCode::kUnavailable : StatusCode::kInternal,
@@ -271,7 +280,7 @@ Status RegistryClient::ErrorFor(const HttpResponse& response, const std::string&
   switch (response.status) {
     case 401:
       return Unauthenticated(message + (options_.credential ? " (the credentials were not accepted)"
-                                                            : "; pass --" + options_.flag_prefix + "-creds USER:PASS"));
+                                                            : "; " + CredentialsHint()));
     case 403: return PermissionDenied(message);
     case 404: return NotFound(message);
     default:

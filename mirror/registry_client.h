@@ -74,6 +74,7 @@ class RegistryClient {
   Result<std::string> StartUpload(const std::string& repository, const std::string& digest,
                                   const std::vector<std::string>& scopes);
   std::string RepoScope(const std::string& repository) const;
+  std::string CredentialsHint() const;
 
   std::string registry_;
   std::string api_host_;
