@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 
+#include "common/atomic_file.h"
 #include "common/status.h"
 
 namespace ferry::cli {
@@ -21,8 +22,7 @@ void AddOutputFlag(CLI::App* command, OutputFormat* format);
 // that came from the command line itself).
 int ReportError(const Status& status);
 
-// Writes `content` to a temporary file beside `path`, then renames it: never a half-written file.
-Status WriteFileAtomically(const std::string& path, const std::string& content);
+// Files are written with WriteFileAtomically (common/atomic_file.h): never half-written.
 
 // Each subcommand registers itself and sets `run` to the function that executes it.
 struct Command {

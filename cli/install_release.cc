@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cli/registry_flags.h"
+#include "common/atomic_file.h"
 #include "installer/airgap_fixes.h"
 #include "installer/airgap_setup.h"
 #include "installer/release_rewrite.h"
@@ -47,9 +48,8 @@ Status ExtractBundleManifests(const std::string& bundle, const std::string& dir)
     if (name.empty() || name.find('/') != std::string::npos) continue;
     Result<std::string> text = (*reader)->ReadAll(64 << 20);
     if (!text.ok()) return text.status();
-    std::ofstream out(dir + "/" + name, std::ios::binary);
-    out << *text;
-    if (!out) return IoError(dir + "/" + name + ": cannot write the release file from the bundle");
+    Status written = WriteFileAtomically(dir + "/" + name, *text);
+    if (!written.ok()) return written.WithContext("the release file " + name + " from the bundle");
     ++found;
   }
   if (found == 0) return NotFound(bundle + ": the bundle holds no release files (ferry/manifests/)");

@@ -4,13 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <thread>
 
+#include "common/atomic_file.h"
 #include "common/log.h"
 #include "common/sha256.h"
 
@@ -24,63 +24,6 @@ std::string Errno() { return std::strerror(errno); }
 std::string HexOf(std::string digest) {
   return digest.starts_with("sha256:") ? digest.substr(7) : digest;
 }
-
-// A file being written in a directory, named ".NAME.part-PID-N" so it can never be mistaken for a
-// release file. Removed on destruction unless Commit() renamed it over its final name.
-class PartFile {
- public:
-  static Result<PartFile> Create(const std::string& dir, const std::string& name) {
-    static std::atomic<unsigned> counter{0};
-    for (int tries = 0; tries < 100; ++tries) {
-      std::string path = (fs::path(dir) / ("." + name + ".part-" + std::to_string(getpid()) + "-" +
-                                           std::to_string(counter++)))
-                             .string();
-      int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);  // mode under umask
-      if (fd >= 0) return PartFile(fd, path);
-      if (errno != EEXIST) return IoError("cannot create a file in " + dir + ": " + Errno());
-    }
-    return IoError("cannot create a temporary file in " + dir);
-  }
-
-  PartFile(PartFile&& other) noexcept : fd_(other.fd_), path_(std::move(other.path_)) { other.fd_ = -1; }
-  PartFile& operator=(PartFile&&) = delete;
-  ~PartFile() {
-    if (fd_ >= 0) close(fd_);
-    if (!path_.empty()) unlink(path_.c_str());
-  }
-
-  Status Write(std::string_view bytes) {
-    while (!bytes.empty()) {
-      ssize_t n = write(fd_, bytes.data(), bytes.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return IoError("cannot write " + path_ + ": " + Errno());
-      bytes.remove_prefix(static_cast<size_t>(n));
-    }
-    return Status::Ok();
-  }
-
-  // Empties the file for another attempt.
-  Status Reset() {
-    if (ftruncate(fd_, 0) != 0 || lseek(fd_, 0, SEEK_SET) != 0) return IoError("cannot truncate " + path_ + ": " + Errno());
-    return Status::Ok();
-  }
-
-  // Flushes to disk and renames over `final_path`: readers see the old file or the whole new one.
-  Status Commit(const std::string& final_path) {
-    if (fsync(fd_) != 0) return IoError("cannot write " + path_ + ": " + Errno());
-    int fd = fd_;
-    fd_ = -1;
-    if (close(fd) != 0) return IoError("cannot write " + path_ + ": " + Errno());
-    if (rename(path_.c_str(), final_path.c_str()) != 0) return IoError("cannot rename " + path_ + " to " + final_path + ": " + Errno());
-    path_.clear();
-    return Status::Ok();
-  }
-
- private:
-  PartFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
-  int fd_;
-  std::string path_;
-};
 
 // Sums recorded in DIR/profile.lock.json for files of `profile` whose sum the profile does not know:
 // name -> sha256. A lock of another profile, or entries whose url changed, give nothing.
@@ -142,15 +85,15 @@ class Fetcher {
  public:
   explicit Fetcher(const ManifestFetchOptions& options) : options_(options), http_(options.http) {}
 
-  // Downloads `file.fetched_from` into DIR/NAME, checking `file.expected` when there is one.
-  Status Download(const std::string& dir, ManifestFile* file) {
+  // Downloads `file.fetched_from` into `file.path`, checking `file.expected` when there is one.
+  Status Download(ManifestFile* file) {
     std::string where = " from " + file->fetched_from;
     std::string host = UrlHost(file->fetched_from);
     // A host that could not be reached after every retry is not tried again in this run.
     if (auto down = unreachable_.find(host); down != unreachable_.end())
       return Status(down->second.code(), file->name + where + ": not tried: " + host +
                                              " could not be reached for an earlier file (" + down->second.message() + ")");
-    Result<PartFile> part = PartFile::Create(dir, file->name);
+    Result<AtomicFile> part = AtomicFile::Create(file->path);
     if (!part.ok()) return part.status().WithContext(file->name);
     Sha256 hash;
     uint64_t size = 0;
@@ -163,7 +106,7 @@ class Fetcher {
     for (int attempt = 1;; ++attempt) {
       hash = Sha256();
       size = 0;
-      FERRY_RETURN_IF_ERROR(part->Reset().WithContext(file->name));
+      FERRY_RETURN_IF_ERROR(part->Truncate().WithContext(file->name));
       Result<HttpResponse> r = http_.Send(request);
       if (r.ok() && r->status >= 200 && r->status < 300) break;
       if (!IsRetryable(r) || attempt >= options_.retry.max_attempts) {
@@ -190,7 +133,7 @@ class Fetcher {
     file->size = size;
     if (!file->expected.empty() && file->sha256 != file->expected)
       return DataLoss(Mismatch(*file, where).message() + "; not saved");
-    FERRY_RETURN_IF_ERROR(part->Commit(file->path).WithContext(file->name));
+    FERRY_RETURN_IF_ERROR(part->Commit().WithContext(file->name));
     file->downloaded = true;
     return Status::Ok();
   }
@@ -202,10 +145,7 @@ class Fetcher {
 };
 
 Status WriteLock(const std::string& dir, const ReleaseProfile& locked) {
-  Result<PartFile> part = PartFile::Create(dir, kManifestLockName);
-  if (!part.ok()) return part.status();
-  FERRY_RETURN_IF_ERROR(part->Write(locked.ToJson()));
-  return part->Commit((fs::path(dir) / kManifestLockName).string());
+  return WriteFileAtomically((fs::path(dir) / kManifestLockName).string(), locked.ToJson());
 }
 
 }  // namespace
@@ -282,7 +222,7 @@ ManifestsReport FetchManifests(const ReleaseProfile& profile, const std::string&
       }
     }
     file.fetched_from = base.empty() ? f.url : base + "/" + f.name;
-    file.status = fetcher.Download(dir, &file);
+    file.status = fetcher.Download(&file);
     if (file.status.ok()) report.locked.files[i].sha256 = file.sha256;
     report.files.push_back(std::move(file));
   }

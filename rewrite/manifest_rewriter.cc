@@ -1,13 +1,12 @@
 // Scanning and rewriting release files; see manifest_rewriter.h.
 #include "rewrite/manifest_rewriter.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 
+#include "common/atomic_file.h"
 #include "rewrite/document_pipeline.h"
 #include "rewrite/reference_text.h"
 
@@ -39,8 +38,9 @@ Status WithInput(const ManifestInput& file, const std::function<Status(std::istr
   return body(in);
 }
 
-// Runs `body` on a stream that ends up in `destination`: standard output for "-", else a
-// temporary file renamed over the destination only when `body` succeeded.
+// Runs `body` on a stream that ends up in `destination`: standard output for "-", else an
+// AtomicFile committed over the destination only when `body` succeeded (a failure, Ctrl-C or kill
+// leaves the old file and no temporary one).
 Status WithOutput(const std::string& destination, const std::function<Status(std::ostream&)>& body) {
   if (destination == "-") return body(std::cout);
   namespace fs = std::filesystem;
@@ -48,24 +48,18 @@ Status WithOutput(const std::string& destination, const std::function<Status(std
   fs::path target(destination);
   // In place through a symbolic link: replace the file it points to, keep the link.
   if (fs::is_symlink(target, ec)) target = fs::canonical(target, ec);
-  std::string final_path = target.string();
   if (target.has_parent_path()) fs::create_directories(target.parent_path(), ec);
-  std::string temp = final_path + ".ferry-tmp." + std::to_string(getpid());
-  Status s = [&] {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out) return IoError(destination + ": cannot create " + temp);
-    FERRY_RETURN_IF_ERROR(body(out));
-    out.flush();
-    return out ? Status::Ok() : IoError(destination + ": write failed");
-  }();
-  if (s.ok()) {
-    // Keep the original's permissions when replacing it in place.
-    if (fs::exists(target, ec)) fs::permissions(temp, fs::status(target, ec).permissions(), ec);
-    fs::rename(temp, target, ec);
-    if (ec) s = IoError(destination + ": cannot replace the file: " + ec.message());
-  }
-  if (!s.ok()) fs::remove(temp, ec);
-  return s;
+  Result<AtomicFile> file = AtomicFile::Create(target.string());
+  if (!file.ok()) return IoError(destination + ": " + file.status().message());
+  AtomicFileBuffer buffer(*file);
+  std::ostream out(&buffer);
+  FERRY_RETURN_IF_ERROR(body(out));
+  out.flush();
+  if (!buffer.status().ok()) return IoError(destination + ": " + buffer.status().message());
+  if (!out) return IoError(destination + ": write failed");
+  Status committed = file->Commit();
+  if (!committed.ok()) return IoError(destination + ": " + committed.message());
+  return Status::Ok();
 }
 
 // Copies `in` to `out` with `edits` applied; see ApplyEdits.
