@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <map>
+#include <mutex>
 
 namespace ferry::cli {
 
@@ -14,6 +15,16 @@ void AddOutputFlag(CLI::App* command, OutputFormat* format) {
 int ReportError(const Status& status) {
   std::fprintf(stderr, "ferry: error: %s\n", status.message().c_str());
   return kExitFailure;
+}
+
+Status ClaimStandardInput(const std::string& what) {
+  static std::mutex mutex;
+  static std::string taken_by;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!taken_by.empty() && taken_by != what)
+    return InvalidArgument(taken_by + " and " + what + " both read standard input; give one of them another way");
+  taken_by = what;
+  return Status::Ok();
 }
 
 }  // namespace ferry::cli

@@ -22,7 +22,10 @@ void AddOutputFlag(CLI::App* command, OutputFormat* format);
 // that came from the command line itself).
 int ReportError(const Status& status);
 
-// Files are written with WriteFileAtomically (common/atomic_file.h): never half-written.
+// Marks standard input as taken by `what` ("-f -", "--dest-password-stdin"): InvalidArgument
+// naming both when something else took it already. Files are written with WriteFileAtomically
+// (common/atomic_file.h).
+Status ClaimStandardInput(const std::string& what);
 
 // Each subcommand registers itself and sets `run` to the function that executes it.
 struct Command {

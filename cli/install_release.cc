@@ -106,8 +106,7 @@ void AddReleaseFlags(CLI::App* app, ReleaseFlags* flags) {
   app->add_option("--bundle", flags->bundle, "Take the profile's release files from this bundle (ferry bundle save)");
   app->add_option("--lock", flags->lock, "Lock file from ferry mirror: where each image is at the mirror");
   AddNamingFlags(app, &flags->naming, /*to_required=*/false);
-  app->add_option("--registry-creds", flags->registry_creds,
-                  "USER:PASS for the mirror (default: the docker configuration); also the pull secret");
+  AddRegistryCredentialFlags(app, &flags->registry_creds, "mirror (also the image pull secret's)");
   // --registry-ca-cert too: the name the other commands and the registry client's TLS hint use.
   app->add_option("--registry-ca,--registry-ca-cert", flags->registry_ca,
                   "PEM CA of the mirror: used to check images, and given to Knative's controller");
@@ -162,8 +161,10 @@ Result<PreparedRelease> PrepareRelease(const ReleaseFlags& flags, bool need_mirr
     if (!rewritten.ok()) return rewritten.status();
     files = std::move(rewritten->files);
     release.images = std::move(rewritten->images);
-    RegistryFlags registry{.prefix = "registry", .creds = flags.registry_creds, .ca_cert = flags.registry_ca,
-                           .tls_verify = flags.registry_tls_verify, .plain_http = flags.registry_plain_http};
+    RegistryFlags registry = flags.registry_creds;
+    registry.ca_cert = flags.registry_ca;
+    registry.tls_verify = flags.registry_tls_verify;
+    registry.plain_http = flags.registry_plain_http;
     Result<RegistryOptions> options = MakeRegistryOptions(registry, ImageReference{.registry = release.registry}, false);
     if (!options.ok()) return options.status();
     release.registry_options = *options;

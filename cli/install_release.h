@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/manifest_flags.h"
+#include "cli/registry_flags.h"
 #include "installer/apply_plan.h"
 #include "mirror/image_reference.h"
 #include "cli/naming_flags.h"
@@ -24,7 +25,8 @@ struct ReleaseFlags {
   std::string bundle;
   std::string lock;
   NamingFlags naming;
-  std::string registry_creds, registry_ca, pull_secret_from, domain, ingress;
+  RegistryFlags registry_creds{.prefix = "registry"};  // the credential flags only
+  std::string registry_ca, pull_secret_from, domain, ingress;
   bool registry_tls_verify = true, registry_plain_http = false, no_pull_secret = false;
 };
 

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <set>
 
+#include "cli/command.h"
 #include "rewrite/manifest_fetch.h"
 #include "rewrite/manifest_rewriter.h"
 #include "rewrite/release_profile.h"
@@ -24,6 +25,7 @@ std::string CacheDir(const std::string& profile) {
 Status SpoolStandardInput(ManifestInput* input) {
   static std::string spooled;  // one per process; removed at exit
   if (spooled.empty()) {
+    FERRY_RETURN_IF_ERROR(ClaimStandardInput("-f -"));
     char name[] = "/tmp/ferry-stdin-XXXXXX";
     int fd = mkstemp(name);
     if (fd < 0) return IoError("cannot create a temporary file for standard input");

@@ -72,9 +72,10 @@ class Ferry:
         env.update(extra or {})
         return env
 
-    def run(self, *args, env=None, timeout=300, measure=False):
+    def run(self, *args, env=None, timeout=300, measure=False, input=None):
         """Runs `ferry ARGS`; returns Result(code, out, err). With measure=True the peak RSS of the
-        ferry process is read from GNU time (`/usr/bin/time -v`)."""
+        ferry process is read from GNU time (`/usr/bin/time -v`). `input` (text) is its standard
+        input; without it, standard input is inherited."""
         argv = [self.bin, *args]
         time_log = None
         if measure:
@@ -83,7 +84,7 @@ class Ferry:
                 raise RuntimeError("measure=True needs GNU time at /usr/bin/time")
             time_log = self._tmp.sub("time.log")
             argv = [time_bin, "-v", "-o", time_log, *argv]
-        p = subprocess.run(argv, capture_output=True, text=True, env=self.env(env), timeout=timeout)
+        p = subprocess.run(argv, capture_output=True, text=True, env=self.env(env), timeout=timeout, input=input)
         result = Result(p.returncode, p.stdout, p.stderr)
         if measure:
             with open(time_log) as f:
