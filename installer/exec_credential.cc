@@ -210,6 +210,7 @@ Result<Credential> RunExecPlugin(const ExecConfig& exec, const ClusterConfig& cl
     return NotFound(where + ": command not found" +
                     (exec.command.find('/') == std::string::npos ? " on PATH" : "") + hint);
   }
+  if (run->timed_out) return Unavailable(where + " " + TimeoutMessage(*run) + StderrTail(run->err));
   if (run->signal != 0) {
     return Unauthenticated(where + " was killed by signal " + std::to_string(run->signal) +
                            StderrTail(run->err));

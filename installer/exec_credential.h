@@ -17,6 +17,7 @@ namespace ferry::installer {
 // its standard output with ParseExecCredential.
 // Errors (all naming the command; a failing plugin's last lines of stderr are included):
 //  - NotFound: the command does not exist (the message carries exec.install_hint);
+//  - Unavailable: the plugin ran past HelperTimeout() (common/subprocess.h) and was stopped;
 //  - Unauthenticated: the plugin exited non-zero or was killed;
 //  - InvalidArgument: what it printed is not a usable ExecCredential.
 Result<Credential> RunExecPlugin(const ExecConfig& exec, const ClusterConfig& cluster);

@@ -202,6 +202,19 @@ TEST_CASE("a plugin killed by a signal is an error") {
              Catch::Contains("killed by signal 9") && Catch::Contains("dying"));
 }
 
+TEST_CASE("a plugin that hangs is stopped after the helper timeout, and the error names it") {
+  ScratchDir dir;
+  ScopedEnv timeout("FERRY_HELPER_TIMEOUT", "300ms");
+  std::string plugin = dir.WriteScript("hangs", "echo 'opening browser for login' >&2\nexec sleep 600\n");
+  auto credential = RunExecPlugin({.api_version = kV1, .command = plugin}, {.source = "context prod"});
+  REQUIRE_FALSE(credential.ok());
+  CHECK(credential.status().code() == StatusCode::kUnavailable);
+  CHECK_THAT(credential.status().message(),
+             Catch::Contains(plugin) && Catch::Contains("context prod") &&
+                 Catch::Contains("did not finish within 300 ms") && Catch::Contains("FERRY_HELPER_TIMEOUT") &&
+                 Catch::Contains("opening browser for login"));
+}
+
 TEST_CASE("a plugin printing garbage is an error that includes its stderr") {
   ScratchDir dir;
   std::string plugin =
