@@ -223,8 +223,8 @@ TEST_CASE("the plan as text (for --plan) and as JSON", "[apply_plan][corpus]") {
 
 TEST_CASE("the same object twice: the later one is applied, with a warning", "[apply_plan]") {
   auto objects = ObjectsOfFiles(
-      {{"a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: n}\ndata: {v: a}\n"},
-       {"b.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: n}\ndata: {v: b}\n"}});
+      {{"a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: ns}\ndata: {v: a}\n"},
+       {"b.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: ns}\ndata: {v: b}\n"}});
   REQUIRE(objects.ok());
   ApplyPlan plan = Plan(std::move(objects).value());
   REQUIRE(plan.waves.size() == 1);
@@ -232,7 +232,7 @@ TEST_CASE("the same object twice: the later one is applied, with a warning", "[a
   CHECK(plan.waves[0].objects[0].object["data"]["v"] == "b");
   REQUIRE(plan.warnings.size() == 1);
   CHECK(plan.warnings[0] ==
-        "ConfigMap n/c at a.yaml:1 is defined again at b.yaml:1; the later one is applied");
+        "ConfigMap ns/c at a.yaml:1 is defined again at b.yaml:1; the later one is applied");
 }
 
 TEST_CASE("a webhook whose Service is missing is a warning, not a silent skip", "[apply_plan]") {
@@ -253,18 +253,18 @@ TEST_CASE("a webhook whose Service is missing is a warning, not a silent skip", 
 
 TEST_CASE("generateName is only accepted on Jobs", "[apply_plan]") {
   auto objects = ObjectsOfFiles(
-      {{"g.yaml", "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {generateName: x-, namespace: n}\n"}});
+      {{"g.yaml", "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {generateName: x-, namespace: ns}\n"}});
   REQUIRE(objects.ok());
   auto plan = PlanApply(std::move(objects).value());
   REQUIRE_FALSE(plan.ok());
   CHECK(plan.status().message().starts_with("g.yaml:2: ConfigMap x-* has only metadata.generateName"));
 
   auto job = ObjectsOfFiles(
-      {{"j.yaml", "apiVersion: batch/v1\nkind: Job\nmetadata: {generateName: x-, namespace: n}\n"}});
+      {{"j.yaml", "apiVersion: batch/v1\nkind: Job\nmetadata: {generateName: x-, namespace: ns}\n"}});
   REQUIRE(job.ok());
   auto unnamed = PlanApply(std::move(job).value());
   REQUIRE_FALSE(unnamed.ok());
-  CHECK(unnamed.status().message().find("j.yaml:1: Job n/x-* has only generateName") == 0);
+  CHECK(unnamed.status().message().find("j.yaml:1: Job ns/x-* has only generateName") == 0);
 }
 
 TEST_CASE("release files become objects: Lists expanded, empty documents skipped, bad objects named",
@@ -272,18 +272,18 @@ TEST_CASE("release files become objects: Lists expanded, empty documents skipped
   auto objects = ObjectsOfFile(
       "---\n# nothing here\n---\n"
       "apiVersion: v1\nkind: List\nitems:\n"
-      "- {apiVersion: v1, kind: ConfigMap, metadata: {name: a, namespace: n}}\n"
-      "- {apiVersion: apps/v1, kind: Deployment, metadata: {name: d, namespace: n}}\n"
+      "- {apiVersion: v1, kind: ConfigMap, metadata: {name: a, namespace: ns}}\n"
+      "- {apiVersion: apps/v1, kind: Deployment, metadata: {name: d, namespace: ns}}\n"
       "---\n"
-      "apiVersion: v1\nkind: Namespace\nmetadata: {name: n}\n",
+      "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns}\n",
       "list.yaml");
   INFO(objects.status().ToString());
   REQUIRE(objects.ok());
   REQUIRE(objects->size() == 3);
-  CHECK((*objects)[0].key == ObjectKey{"", "ConfigMap", "n", "a"});
-  CHECK((*objects)[1].key == ObjectKey{"apps", "Deployment", "n", "d"});
+  CHECK((*objects)[0].key == ObjectKey{"", "ConfigMap", "ns", "a"});
+  CHECK((*objects)[1].key == ObjectKey{"apps", "Deployment", "ns", "d"});
   CHECK((*objects)[1].line == 4);
-  CHECK((*objects)[2].key == ObjectKey{"", "Namespace", "", "n"});
+  CHECK((*objects)[2].key == ObjectKey{"", "Namespace", "", "ns"});
   CHECK((*objects)[2].Where() == "list.yaml:10");
 
   auto no_kind = ObjectsOfFile("a: 1\n---\napiVersion: v1\nmetadata: {name: x}\n", "k.yaml");

@@ -1,4 +1,4 @@
-// YAML -> JSON as the API server would read it: core-schema scalars, quoted strings kept,
+// YAML -> JSON as kubectl sends it: go-yaml v2 scalars, Go's JSON numbers, quoted strings kept,
 // positions for every document and file:line:column for errors.
 #include "installer/yaml_json.h"
 
@@ -10,6 +10,7 @@
 using ferry::installer::JsonDocument;
 using ferry::installer::YamlDocumentToJson;
 using ferry::installer::YamlStreamToJson;
+using ferry::Status;
 using nlohmann::json;
 
 namespace {
@@ -25,85 +26,154 @@ json ValueOf(const std::string& scalar) { return Convert("v: " + scalar)["v"]; }
 
 }  // namespace
 
-TEST_CASE("plain scalars resolve by the YAML 1.2 core schema", "[yaml_json]") {
+Status ErrorOf(const std::string& text) {
+  auto doc = YamlDocumentToJson(text, "bad.yaml");
+  REQUIRE_FALSE(doc.ok());
+  return doc.status();
+}
+
+// What kubectl (sigs.k8s.io/yaml, go-yaml v2) makes of each; test_yaml_kubectl.py checks the
+// same against the real kubectl.
+TEST_CASE("plain scalars resolve as kubectl resolves them (go-yaml v2, YAML 1.1 flavoured)", "[yaml_json]") {
   CHECK(ValueOf("10") == json(10));
   CHECK(ValueOf("10").is_number_integer());
   CHECK(ValueOf("-3") == json(-3));
   CHECK(ValueOf("+7") == json(7));
   CHECK(ValueOf("0x1F") == json(31));
+  CHECK(ValueOf("-0x1F") == json(-31));
   CHECK(ValueOf("0o17") == json(15));
+  CHECK(ValueOf("0b101") == json(5));
+  CHECK(ValueOf("0777") == json(511));  // a leading 0 is octal
+  CHECK(ValueOf("08") == json(8));      // not octal, so a float 8, sent as 8
+  CHECK(ValueOf("1_000") == json(1000));
   CHECK(ValueOf("1.5") == json(1.5));
-  CHECK(ValueOf("1e3").is_number_float());
-  CHECK(ValueOf("1e3").get<double>() == 1000.0);
   CHECK(ValueOf(".5") == json(0.5));
-  CHECK(std::isinf(ValueOf(".inf").get<double>()));
-  CHECK(ValueOf("-.Inf").get<double>() < 0);
-  CHECK(std::isnan(ValueOf(".nan").get<double>()));
   CHECK(ValueOf("true") == json(true));
   CHECK(ValueOf("False") == json(false));
   CHECK(ValueOf("null").is_null());
   CHECK(ValueOf("~").is_null());
   CHECK(Convert("v:")["v"].is_null());
-  // 1.1-only forms and near misses stay strings.
-  CHECK(ValueOf("yes") == json("yes"));
-  CHECK(ValueOf("on") == json("on"));
-  CHECK(ValueOf("0b101") == json("0b101"));
+  // YAML 1.1 booleans, as go-yaml v2 reads them: yes/on/y are true, no/off/n false.
+  for (const char* yes : {"yes", "Yes", "YES", "on", "On", "ON", "y", "Y"}) CHECK(ValueOf(yes) == json(true));
+  for (const char* no : {"no", "No", "NO", "off", "Off", "OFF", "n", "N"}) CHECK(ValueOf(no) == json(false));
+  // Near misses, timestamps and sexagesimal numbers stay strings.
+  CHECK(ValueOf("yES") == json("yES"));
   CHECK(ValueOf("1.2.3") == json("1.2.3"));
   CHECK(ValueOf("10s") == json("10s"));
   CHECK(ValueOf("1e") == json("1e"));
   CHECK(ValueOf("-x") == json("-x"));
   CHECK(ValueOf("v0.6.0") == json("v0.6.0"));
+  CHECK(ValueOf("1:20") == json("1:20"));
+  CHECK(ValueOf("190:20:30") == json("190:20:30"));
+  CHECK(ValueOf("2001-12-14t21:59:43.10-05:00") == json("2001-12-14t21:59:43.10-05:00"));
+  CHECK(ValueOf("2001-12-14") == json("2001-12-14"));
+  CHECK(ValueOf("0x") == json("0x"));
+  CHECK(ValueOf("1e400") == json("1e400"));  // out of float64 range: go-yaml keeps the text
+}
+
+TEST_CASE("numbers as Go's JSON round trip leaves them: integral floats below 1e21 are integers", "[yaml_json]") {
+  CHECK(ValueOf("1e3") == json(1000));
+  CHECK(ValueOf("1e3").is_number_integer());
+  CHECK(ValueOf("1.0").is_number_integer());
+  CHECK(ValueOf("-0.0") == json(0));
+  CHECK(ValueOf("1e18") == json(int64_t{1000000000000000000}));
+  CHECK(ValueOf("1e20").is_number_float());  // beyond int64: kubectl sends 100000000000000000000, a float64
+  CHECK(ValueOf("1e21").is_number_float());
+  // Go writes the shortest digits: 2^63 - 1024 goes out as 9223372036854775000, which fits int64.
+  CHECK(ValueOf("9223372036854774784.0") == json(int64_t{9223372036854775000}));
+  CHECK(ValueOf("1e-400") == json(0));
+  CHECK(ValueOf("0.1") == json(0.1));
+}
+
+TEST_CASE(".inf and .nan are errors: JSON cannot carry them and kubectl refuses them", "[yaml_json]") {
+  for (const char* bad : {".inf", "-.Inf", "+.INF", ".nan", "!!float .inf"}) {
+    INFO(bad);
+    Status s = ErrorOf("a: 1\nv: " + std::string(bad) + "\n");
+    CHECK_THAT(s.message(), Catch::StartsWith("bad.yaml:2:4: ") && Catch::Contains("JSON"));
+  }
 }
 
 TEST_CASE("quoted and block scalars stay strings", "[yaml_json]") {
   CHECK(ValueOf("\"10\"") == json("10"));
   CHECK(ValueOf("'true'") == json("true"));
+  CHECK(ValueOf("'yes'") == json("yes"));
   CHECK(ValueOf("\"null\"") == json("null"));
   CHECK(ValueOf("\"\"") == json(""));
+  CHECK(ValueOf("!foo 12") == json("12"));
   json block = Convert("v: |\n  10\n");
   CHECK(block["v"] == json("10\n"));
 }
 
 TEST_CASE("explicit tags force a type", "[yaml_json]") {
   CHECK(ValueOf("!!str 10") == json("10"));
+  CHECK(ValueOf("!!str yes") == json("yes"));
   CHECK(ValueOf("!!int \"10\"") == json(10));
-  CHECK(ValueOf("!!float 1") == json(1.0));
-  CHECK(ValueOf("!!float 1").is_number_float());
-  auto bad = YamlDocumentToJson("a: 1\nv: !!int ten\n", "bad.yaml");
-  REQUIRE_FALSE(bad.ok());
-  CHECK(bad.status().message().find("bad.yaml:2:") == 0);
-  CHECK(bad.status().message().find("!!int") != std::string::npos);
+  CHECK(ValueOf("!!float 1") == json(1));  // 1.0, which Go's JSON writes as 1
+  CHECK(ValueOf("!!bool yes") == json(true));
+  CHECK(ValueOf("!!null ~").is_null());
+  CHECK(ValueOf("!!timestamp 2001-01-01") == json("2001-01-01"));
+  CHECK(ValueOf("!!binary aGVsbG8=") == json("hello"));
+  CHECK(Convert("v: !!binary |\n  aGVs\n  bG8=\n")["v"] == json("hello"));
+  CHECK(ValueOf("!!binary gA==") == json("\xEF\xBF\xBD"));  // not UTF-8: Go's JSON writes U+FFFD
+  for (const char* bad : {"!!int ten", "!!bool 1", "!!int 1.5", "!!null x", "!!timestamp x", "!!binary a*b"}) {
+    INFO(bad);
+    Status s = ErrorOf("a: 1\nv: " + std::string(bad) + "\n");
+    CHECK_THAT(s.message(), Catch::StartsWith("bad.yaml:2:"));
+  }
 }
 
-TEST_CASE("big integers fall back to doubles, not wrap around", "[yaml_json]") {
+TEST_CASE("big integers become doubles, as kubectl sends them", "[yaml_json]") {
   CHECK(ValueOf("9223372036854775807") == json(INT64_MAX));
   CHECK(ValueOf("-9223372036854775808") == json(INT64_MIN));
-  CHECK(ValueOf("18446744073709551615").get<uint64_t>() == UINT64_MAX);
+  json unsigned_max = ValueOf("18446744073709551615");
+  CHECK(unsigned_max.is_number_float());
+  CHECK(unsigned_max.get<double>() == 18446744073709551615.0);
+  json below_min = ValueOf("-9223372036854775809");  // -2^63 as a float64, written -9223372036854776000
+  CHECK(below_min.is_number_float());
   json huge = ValueOf("123456789012345678901234567890");
   CHECK(huge.is_number_float());
   CHECK(huge.get<double>() > 1e29);
+  CHECK(ValueOf("0xFFFFFFFFFFFFFFFFFFFF") == json("0xFFFFFFFFFFFFFFFFFFFF"));
 }
 
-TEST_CASE("mappings, sequences, keys and merges", "[yaml_json]") {
-  json doc = Convert("a: [1, \"2\", x]\n10: ten\ntrue: yes\nnested: {b: {c: null}}\n");
+TEST_CASE("mapping keys become strings as kubectl writes them", "[yaml_json]") {
+  json doc = Convert("a: [1, \"2\", x]\n10: ten\ntrue: yes\nyes: 1\n0x10: hex\n1.5: f\n1e6: e\n"
+                     "2001-01-01: t\nnested: {b: {c: null}}\n");
   CHECK(doc["a"] == json::parse(R"([1, "2", "x"])"));
-  CHECK(doc["10"] == json("ten"));  // keys become strings as written
-  CHECK(doc["true"] == json("yes"));
+  CHECK(doc["10"] == json("ten"));
+  CHECK(doc["true"] == json(1));  // `true: yes` then `yes: 1`: both keys are true, the later wins
+  CHECK(doc["16"] == json("hex"));
+  CHECK(doc["1.5"] == json("f"));
+  CHECK(doc["1e+06"] == json("e"));
+  CHECK(doc["2001-01-01"] == json("t"));
   CHECK(doc["nested"]["b"]["c"].is_null());
+  CHECK_THAT(ErrorOf("~: 1\n").message(), Catch::Contains("null"));
+  CHECK_THAT(ErrorOf("18446744073709551615: 1\n").message(), Catch::Contains("int64"));
+  Status complex = ErrorOf("? [a, b]\n: c\n");
+  CHECK_THAT(complex.message(), Catch::StartsWith("bad.yaml:1:"));
+}
 
-  json merged = Convert("base: &b {x: 1, y: 2}\nderived:\n  <<: *b\n  y: 3\n");
-  CHECK(merged["derived"] == json::parse(R"({"x": 1, "y": 3})"));
+TEST_CASE("merge keys and duplicates: a later key, explicit or merged, replaces an earlier one", "[yaml_json]") {
+  json doc = Convert(
+      "b: &b {a: base-a, b: base-b}\n"
+      "o: &o {a: other-a, c: other-c}\n"
+      "before: {a: explicit, <<: *b}\n"
+      "after: {<<: *b, a: explicit}\n"
+      "list: {<<: [*b, *o]}\n"
+      "dup: {a: 1, a: 2}\n");
+  CHECK(doc["before"] == json::parse(R"({"a": "base-a", "b": "base-b"})"));
+  CHECK(doc["after"] == json::parse(R"({"a": "explicit", "b": "base-b"})"));
+  CHECK(doc["list"] == json::parse(R"({"a": "base-a", "b": "base-b", "c": "other-c"})"));
+  CHECK(doc["dup"] == json::parse(R"({"a": 2})"));
   json alias = Convert("a: &v hello\nb: *v\n");
   CHECK(alias["b"] == json("hello"));
+  CHECK_THAT(ErrorOf("a: {<<: 1}\n").message(), Catch::Contains("merge"));
+  CHECK(Convert("a: {'<<': 1}\n")["a"]["<<"] == json(1));  // a quoted << is an ordinary key
 }
 
-TEST_CASE("duplicate keys and non-scalar keys are errors with a position", "[yaml_json]") {
-  auto dup = YamlDocumentToJson("metadata:\n  name: a\n  name: b\n", "dup.yaml", 10);
-  REQUIRE_FALSE(dup.ok());
-  CHECK(dup.status().message() == "dup.yaml:12:3: duplicate mapping key \"name\"");
-  auto complex = YamlDocumentToJson("? [a, b]\n: c\n", "complex.yaml");
-  REQUIRE_FALSE(complex.ok());
-  CHECK(complex.status().message().find("complex.yaml:1:") == 0);
+TEST_CASE("text that is not UTF-8 is an error naming the line", "[yaml_json]") {
+  Status s = ErrorOf("a: 1\nb: \xff\xfe\n");
+  CHECK_THAT(s.message(), Catch::StartsWith("bad.yaml:2: ") && Catch::Contains("UTF-8"));
 }
 
 TEST_CASE("malformed YAML names file:line:column", "[yaml_json]") {
