@@ -50,6 +50,12 @@ Result<Descriptor> ReadDescriptor(const json& j, std::string_view what, int64_t 
   return d;
 }
 
+// The document's schemaVersion when it is an integer, else 0 (json::value would throw on a string).
+int64_t SchemaVersion(const json& doc) {
+  auto it = doc.find("schemaVersion");
+  return it != doc.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+}
+
 // The media type the manifest really has: the Content-Type when it names a manifest type,
 // else the document's own mediaType field, else the shape of the document (OCI allows omitting it).
 std::string ResolveMediaType(std::string_view content_type, const json& doc) {
@@ -57,7 +63,7 @@ std::string ResolveMediaType(std::string_view content_type, const json& doc) {
   while (!type.empty() && type.back() == ' ') type.pop_back();
   if (IsImageType(type) || IsIndexType(type) || IsSchema1(type)) return type;
   if (doc.contains("mediaType") && doc["mediaType"].is_string()) return doc["mediaType"].get<std::string>();
-  if (doc.value("schemaVersion", 0) == 1) return std::string(media_type::kDockerSchema1);
+  if (SchemaVersion(doc) == 1) return std::string(media_type::kDockerSchema1);
   if (doc.contains("manifests")) return std::string(media_type::kOciIndex);
   if (doc.contains("layers") && doc.contains("config")) return std::string(media_type::kOciManifest);
   return type;
@@ -82,7 +88,7 @@ Result<Manifest> ParseManifest(std::string bytes, std::string_view content_type,
 
   Manifest m;
   m.media_type = ResolveMediaType(content_type, doc);
-  if (IsSchema1(m.media_type) || doc.value("schemaVersion", 0) == 1)
+  if (IsSchema1(m.media_type) || SchemaVersion(doc) == 1)
     return Unsupported(name + ": Docker schema 1 manifest; it cannot be copied digest-exact (schema 1 embeds " +
                        "its name and signature, and current registries refuse or rewrite it). Rebuild or re-push " +
                        "the image with a current client to get a schema 2 or OCI manifest");

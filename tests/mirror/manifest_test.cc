@@ -130,3 +130,12 @@ TEST_CASE("a descriptor's size must be from 0 to the limit, so sizes can be adde
     CHECK_THAT(s.message(), Catch::Contains(kC));
   }
 }
+
+TEST_CASE("fields of the wrong JSON type are refused, never thrown (found by fuzzing)") {
+  for (const char* body : {R"({"schemaVersion": "nameb: &x", "fsLayers": []})",
+                           R"({"schemaVersion": 2, "manifests": [{"digest": 1, "size": 2}]})",
+                           R"({"schemaVersion": 2, "manifests": [{"digest": "sha256:x", "size": "2"}]})"}) {
+    INFO(body);
+    CHECK_FALSE(ParseManifest(body, "application/json", "img").ok());
+  }
+}
