@@ -3,6 +3,24 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CTEST_TIMEOUT ?= 600
+# `make test SANITIZE=address,undefined`: the same build with these sanitizers, in its own
+# directory (build-address-undefined), running the C++ tests (ctest label "unit": the Catch2
+# tests and the fuzz corpus replays).
+SANITIZE ?=
+# `make fuzz`: each libFuzzer target for FUZZ_SECONDS, built with clang in FUZZ_BUILD.
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD ?= build-fuzz
+
+comma := ,
+CMAKE_FLAGS :=
+CTEST_FLAGS :=
+ifneq ($(SANITIZE),)
+override BUILD := $(BUILD)-$(subst $(comma),-,$(SANITIZE))
+CMAKE_FLAGS += -DFERRY_SANITIZE=$(SANITIZE)
+CTEST_FLAGS += -L unit
+export ASAN_OPTIONS ?= abort_on_error=1:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+endif
 
 PACKAGES := build-essential cmake pkg-config ca-certificates \
 	libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libyaml-dev libarchive-dev libzstd-dev libhttp-parser-dev \
@@ -10,15 +28,18 @@ PACKAGES := build-essential cmake pkg-config ca-certificates \
 	docker-registry skopeo containerd apache2-utils openssl python3 curl time chromium \
 	etcd-server containernetworking-plugins runc iptables iproute2 gcc libc6-dev
 # The last line is what the real-node tests' Kubernetes kit (../shared/kube) runs on.
+# `make fuzz` also needs clang and its libFuzzer runtime.
+FUZZ_PACKAGES := clang libclang-rt-dev
 
-.PHONY: all deps build demo test clean
+.PHONY: all deps fuzz-deps build demo test fuzz clean
 
 all: build
 
 # Installs only what is missing, so repeated runs do not touch the network. The packages' own
 # services (etcd, containerd, a registry on :5000) are kept from starting: tests start their own.
-deps:
-	@missing=$$(for p in $(PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+deps fuzz-deps: WANTED = $(if $(filter fuzz-deps,$@),$(FUZZ_PACKAGES),$(PACKAGES))
+deps fuzz-deps:
+	@missing=$$(for p in $(WANTED); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:" $$missing; \
 	  if [ "$$(id -u)" != 0 ]; then echo "error: need root to install:" $$missing >&2; exit 1; fi; \
@@ -28,7 +49,7 @@ deps:
 	fi
 
 $(BUILD)/CMakeCache.txt: | deps
-	cmake -S . -B $(BUILD) -DFERRY_WERROR=ON
+	cmake -S . -B $(BUILD) -DFERRY_WERROR=ON $(CMAKE_FLAGS)
 
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
@@ -39,7 +60,15 @@ demo: build
 	@if [ -n "$(REAL_NODE)" ]; then ./demo/real_node.sh $(BUILD); fi
 
 test: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout $(CTEST_TIMEOUT)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout $(CTEST_TIMEOUT) $(CTEST_FLAGS)
+
+# Each fuzz target for FUZZ_SECONDS from its seeds (tests/fuzz/corpus/TARGET); a crash fails the
+# run and leaves the input in $(FUZZ_BUILD)/crashes/ (tests/fuzz/run says how to keep it).
+fuzz: deps fuzz-deps
+	test -f $(FUZZ_BUILD)/CMakeCache.txt || \
+	  cmake -S . -B $(FUZZ_BUILD) -DFERRY_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+	./tests/fuzz/run $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(BUILD)-*-* $(FUZZ_BUILD)
