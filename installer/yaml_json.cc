@@ -302,9 +302,12 @@ std::string ValidUtf8(std::string_view bytes) {
   return out;
 }
 
-// The offset of the first byte that is not valid UTF-8, or npos.
-size_t FirstInvalidUtf8(std::string_view bytes) {
+// The offset of the first byte go-yaml would refuse: not UTF-8, or a control character other than
+// tab, line feed and carriage return (a NUL would also make yaml-cpp guess UTF-16 or UTF-32).
+size_t FirstUnreadableByte(std::string_view bytes) {
   for (size_t i = 0; i < bytes.size();) {
+    unsigned char c = static_cast<unsigned char>(bytes[i]);
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) return i;
     size_t length = Utf8SequenceAt(bytes, i);
     if (length == 0) return i;
     i += length;
@@ -395,9 +398,9 @@ class Converter {
                                     "to make it a string");
         return FloatAsKubectlSends(r->floating);
       case Resolved::kString:
-      case Resolved::kTimestamp: return json(std::move(text));
+      case Resolved::kTimestamp: break;
     }
-    return json(std::move(text));
+    return json(ValidUtf8(text));  // whatever the parser made of its input, JSON can carry it
   }
 
   // A mapping key as sigs.k8s.io/yaml writes it into JSON.
@@ -413,9 +416,9 @@ class Converter {
       case Resolved::kUint: return Error(key.Mark(), "mapping key " + text + " is an integer beyond int64 (kubectl refuses it)");
       case Resolved::kFloat: return GoFloat32Key(r->floating);
       case Resolved::kString:
-      case Resolved::kTimestamp: return text;
+      case Resolved::kTimestamp: break;
     }
-    return text;
+    return ValidUtf8(text);
   }
 
   static bool IsMerge(const YAML::Node& key) {
@@ -472,11 +475,12 @@ Result<JsonDocument> YamlDocumentToJson(std::string_view text, const std::string
   // Aliases may repeat a subtree; a real manifest never has many more nodes than bytes.
   Converter converter(file, first_line, 4 * text.size() + 1024);
   JsonDocument doc{.file = file, .line = first_line, .index = index};
-  // go-yaml refuses what is not UTF-8, and JSON could not carry it.
-  if (size_t bad = FirstInvalidUtf8(text); bad != std::string_view::npos) {
+  // go-yaml (kubectl) refuses what is not UTF-8 or holds control characters, and JSON could not
+  // carry the first.
+  if (size_t bad = FirstUnreadableByte(text); bad != std::string_view::npos) {
     int line = first_line + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(bad), '\n'));
-    return InvalidArgument(file + ":" + std::to_string(line) + ": not valid UTF-8 (byte " + std::to_string(bad) +
-                           " of the document)");
+    return InvalidArgument(file + ":" + std::to_string(line) + ": not valid UTF-8, or a control character (byte " +
+                           std::to_string(bad) + " of the document)");
   }
   try {
     YAML::Node root = YAML::Load(std::string(text));

@@ -171,9 +171,14 @@ TEST_CASE("merge keys and duplicates: a later key, explicit or merged, replaces 
   CHECK(Convert("a: {'<<': 1}\n")["a"]["<<"] == json(1));  // a quoted << is an ordinary key
 }
 
-TEST_CASE("text that is not UTF-8 is an error naming the line", "[yaml_json]") {
+TEST_CASE("text that is not UTF-8, or holds control characters, is an error naming the line", "[yaml_json]") {
   Status s = ErrorOf("a: 1\nb: \xff\xfe\n");
   CHECK_THAT(s.message(), Catch::StartsWith("bad.yaml:2: ") && Catch::Contains("UTF-8"));
+  // Found by fuzzing: NULs made yaml-cpp read UTF-32 and hand back bytes JSON cannot print.
+  std::string nul("\x01\0\0\0\0\0\0%an{a: 1}\nc:\n  <<ap:i\xd9\xa4", 30);
+  CHECK_THAT(ErrorOf(nul).message(), Catch::StartsWith("bad.yaml:1: ") && Catch::Contains("control character"));
+  CHECK_THAT(ErrorOf("a: 1\nb: x\x7f\n").message(), Catch::StartsWith("bad.yaml:2: "));
+  CHECK(Convert("a: b\r\nc: \"\tcaf\xc3\xa9\"\n")["c"] == json("\tcaf\xc3\xa9"));  // tab, CR, UTF-8 are fine
 }
 
 TEST_CASE("malformed YAML names file:line:column", "[yaml_json]") {
