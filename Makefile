@@ -14,10 +14,12 @@ FUZZ_BUILD ?= build-fuzz
 comma := ,
 CMAKE_FLAGS :=
 CTEST_FLAGS :=
+BUILD_TARGET :=
 ifneq ($(SANITIZE),)
 override BUILD := $(BUILD)-$(subst $(comma),-,$(SANITIZE))
 CMAKE_FLAGS += -DFERRY_SANITIZE=$(SANITIZE)
 CTEST_FLAGS += -L unit
+BUILD_TARGET := --target unit_tests
 export ASAN_OPTIONS ?= abort_on_error=1:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 endif
@@ -52,7 +54,7 @@ $(BUILD)/CMakeCache.txt: | deps
 	cmake -S . -B $(BUILD) -DFERRY_WERROR=ON $(CMAKE_FLAGS)
 
 build: deps $(BUILD)/CMakeCache.txt
-	cmake --build $(BUILD) -j $(JOBS)
+	cmake --build $(BUILD) -j $(JOBS) $(BUILD_TARGET)
 
 # REAL_NODE=1: then the install on a real Kubernetes node (../shared/kube; needs root).
 demo: build
