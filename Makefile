@@ -22,6 +22,7 @@ CTEST_FLAGS += -L unit
 BUILD_TARGET := --target unit_tests
 export ASAN_OPTIONS ?= abort_on_error=1:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS ?= suppressions=$(CURDIR)/tests/lsan.supp
 endif
 
 PACKAGES := build-essential cmake pkg-config ca-certificates \
