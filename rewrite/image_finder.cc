@@ -283,7 +283,7 @@ class Finder {
     if (rule.context != ReferenceContext::kValue && HasTemplateMarker(word) &&
         word.find_first_of("\r\n") == std::string_view::npos) {
       std::optional<size_t> at = FindWord(doc_.text, span, cursor, word);
-      AddTemplated(site, at.value_or(span.begin), word, rule.confidence, rule.why);
+      AddTemplated(site, span, at.value_or(span.begin), word, rule.confidence, rule.why);
       return Status::Ok();
     }
     if (!text && !HasTemplateMarker(word)) {
@@ -311,8 +311,8 @@ class Finder {
         }
         std::optional<size_t> at = FindWord(doc_.text, span, cursor, token.text);
         if (at) cursor = *at + token.text.size();
-        AddTemplated(site, at.value_or(span.begin), TemplatedText(word, token.offset), confidence,
-                     why);
+        AddTemplated(site, span, at.value_or(span.begin), TemplatedText(word, token.offset),
+                     confidence, why);
         continue;
       }
       if (!ref) continue;
@@ -339,9 +339,16 @@ class Finder {
                            .why = why};
   }
 
-  // A templated reference is reported where it starts, never rewritten.
-  void AddTemplated(const Site& site, size_t at, std::string_view text, Confidence confidence,
-                    const char* why) {
+  // A templated reference is reported where it starts, never rewritten, with the text the
+  // document holds there: where the parsed `text` is not spelled so (a line break folded into a
+  // blank, escapes), what the document writes from `at` on within the scalar.
+  void AddTemplated(const Site& site, const ScalarSpan& span, size_t at, std::string_view text,
+                    Confidence confidence, const char* why) {
+    if (at > doc_.text.size() || doc_.text.compare(at, text.size(), text) != 0) {
+      std::string_view scalar(doc_.text.data(), std::min(span.end, doc_.text.size()));
+      text = TemplatedText(scalar, std::min(at, scalar.size()));
+    }
+    if (text.empty()) return;
     ImageOccurrence occurrence = Occurrence(site, at, text, confidence, why);
     occurrence.templated = true;
     found_.emplace(at, std::move(occurrence));
