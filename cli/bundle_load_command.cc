@@ -10,8 +10,11 @@
 #include "cli/mirror_progress.h"
 #include "cli/naming_flags.h"
 #include "cli/registry_flags.h"
-#include "mirror/bundle_load.h"
 #include "mirror/bundle_verify.h"
+#include "mirror/copy_engine.h"
+#include "mirror/image_lock.h"
+#include "mirror/layout_source.h"
+#include "mirror/registry_sink.h"
 
 namespace ferry::cli {
 namespace {
@@ -22,6 +25,7 @@ struct LoadFlags {
   std::string bundle, lock = "images.lock";
   NamingFlags naming;
   int jobs = 4;
+  bool no_attachments = false;
   RegistryFlags dest{.prefix = "dest"};
   OutputFormat output = OutputFormat::kText;
 };
@@ -34,50 +38,65 @@ struct ReadFlags {
 int RunLoad(const LoadFlags& flags) {
   Result<TargetNaming> naming = ParseNamingFlags(flags.naming);
   if (!naming.ok()) return ReportError(naming.status());
-  Result<std::unique_ptr<BundleReader>> reader = BundleReader::Open(flags.bundle);
-  if (!reader.ok()) return ReportError(reader.status());
-  ImageReference registry{.registry = naming->to.registry};
-  Result<RegistryOptions> options = MakeRegistryOptions(flags.dest, registry, /*push=*/true);
-  if (!options.ok()) return ReportError(options.status());
-  RegistryClient target(registry.registry, registry.ApiHost(), *options);
+  Result<std::unique_ptr<LayoutSource>> source = LayoutSource::Open(flags.bundle);
+  if (!source.ok()) return ReportError(source.status().WithContext("bundle load"));
+  Result<std::vector<LayoutImage>> found = (*source)->Images();
+  if (!found.ok()) return ReportError(found.status().WithContext("bundle load"));
+  std::vector<ImageReference> names;
+  for (const LayoutImage& image : *found) names.push_back(image.name);
+  Result<std::vector<ImageReference>> targets = PlanTargets(names, naming->to, naming->options);
+  if (!targets.ok()) return ReportError(targets.status());
+  std::vector<CopyImage> images;
+  for (size_t i = 0; i < found->size(); ++i)
+    images.push_back({names[i].String(), (*found)[i].at, {(*targets)[i].Name(), (*targets)[i].tag, ""}});
+
+  RegistryPool registries(CopyRegistryOptions(nullptr, &flags.dest));
   BlobLocations locations(BlobLocations::DefaultPath());
-  Result<BundleLoadReport> report =
-      LoadBundle(**reader, target,
-                 {.to = naming->to, .naming = naming->options, .locations = &locations, .jobs = std::max(1, flags.jobs)});
+  RegistrySink sink(registries, &locations);
+  CopyReport report;
+  {
+    MirrorProgress progress(MirrorProgress::ModeFor(false), {.done = "loaded", .lines = stderr});
+    report = RunCopy(**source, sink, images, {.jobs = std::max(1, flags.jobs), .attachments = !flags.no_attachments},
+                     flags.output == OutputFormat::kJson ? nullptr : &progress);
+  }
   (void)locations.Save();  // only a cache
-  if (!report.ok()) return ReportError(report.status().WithContext("bundle load"));
+  if (!report.stopped.ok()) return ReportError(report.stopped.WithContext("bundle load"));
   if (!flags.lock.empty())
-    if (Status s = WriteFileAtomically(flags.lock, LockOf(*report).Serialize()); !s.ok()) return ReportError(s);
+    if (Status s = WriteFileAtomically(flags.lock, LockOf(report).Serialize()); !s.ok()) return ReportError(s);
 
   int loaded = 0, present = 0, failed = 0;
-  json images = json::array();
-  for (const LoadedImage& i : report->images) {
+  json list = json::array();
+  for (const ImageResult& i : report.images) {
     (i.status.ok() ? (i.already_present ? present : loaded) : failed)++;
-    images.push_back({{"source", i.source.String()}, {"target", i.target.String()}, {"digest", i.target.digest},
-                      {"status", !i.status.ok() ? "failed" : i.already_present ? "present" : "loaded"}});
-    if (!i.status.ok()) images.back()["error"] = i.status.message();
+    list.push_back({{"source", i.image.name}, {"target", i.image.to.String()}, {"digest", i.digest},
+                    {"attachments", i.attachments.size()},
+                    {"status", !i.status.ok() ? "failed" : i.already_present ? "present" : "loaded"}});
+    if (!i.status.ok()) list.back()["error"] = i.status.message();
   }
-  const BundleLoadReport& r = *report;
+  const CopyTotals& t = report.totals;
   if (flags.output == OutputFormat::kJson) {
-    json out = {{"bundle", (*reader)->where()}, {"images", images}, {"passes", r.passes},
-                {"blobs", {{"uploaded", r.blobs_uploaded}, {"mounted", r.blobs_mounted}, {"skipped", r.blobs_skipped}}},
-                {"bytes", {{"uploaded", r.bytes_uploaded}, {"mounted", r.bytes_mounted}, {"skipped", r.bytes_skipped}}}};
+    json out = {{"bundle", (*source)->where()}, {"images", list}, {"passes", t.passes},
+                {"blobs", {{"uploaded", t.blobs_copied}, {"mounted", t.blobs_mounted}, {"skipped", t.blobs_skipped}}},
+                {"bytes", {{"uploaded", t.bytes_copied}, {"mounted", t.bytes_mounted}, {"skipped", t.bytes_skipped}}},
+                {"attachments", t.attachments}};
     if (!flags.lock.empty()) out["lock"] = flags.lock;
     std::printf("%s\n", out.dump().c_str());
   } else {
-    for (const LoadedImage& i : r.images)
+    for (const ImageResult& i : report.images)
       if (i.status.ok())
-        std::printf("%s %s -> %s\n", i.already_present ? "present" : "loaded ", i.source.String().c_str(),
-                    i.target.String().c_str());
+        std::printf("%s %s -> %s\n", i.already_present ? "present" : "loaded ", i.image.name.c_str(),
+                    i.image.to.String().c_str());
     std::printf("%zu images: %d loaded, %d already present, %d failed; blobs: %d uploaded (%s), %d mounted, "
                 "%d already there; %d pass%s over %s\n",
-                r.images.size(), loaded, present, failed, r.blobs_uploaded, HumanBytes(r.bytes_uploaded).c_str(),
-                r.blobs_mounted, r.blobs_skipped, r.passes, r.passes == 1 ? "" : "es", (*reader)->where().c_str());
+                report.images.size(), loaded, present, failed, t.blobs_copied, HumanBytes(t.bytes_copied).c_str(),
+                t.blobs_mounted, t.blobs_skipped, t.passes, t.passes == 1 ? "" : "es", (*source)->where().c_str());
+    if (t.attachments > 0)
+      std::printf("with %d attachments (signatures, attestations, SBOMs, referrers)\n", t.attachments);
     if (!flags.lock.empty()) std::printf("lock file: %s\n", flags.lock.c_str());
   }
   if (failed == 0) return kExitSuccess;
-  for (const LoadedImage& i : r.images)
-    if (!i.status.ok()) std::fprintf(stderr, "ferry: error: %s: %s\n", i.source.String().c_str(), i.status.message().c_str());
+  for (const ImageResult& i : report.images)
+    if (!i.status.ok()) std::fprintf(stderr, "ferry: error: %s: %s\n", i.image.name.c_str(), i.status.message().c_str());
   return kExitFailure;
 }
 
@@ -85,7 +104,7 @@ json SummaryJson(const BundleSummary& s) {
   json images = json::array(), files = json::array();
   for (const BundleImage& i : s.images) {
     images.push_back({{"source", i.source}, {"digest", i.digest}, {"mediaType", i.media_type},
-                      {"platforms", i.platforms}, {"size", i.size}});
+                      {"platforms", i.platforms}, {"size", i.size}, {"attachments", AttachmentsJson(i.attachments)}});
     if (!i.source_digest.empty()) images.back()["sourceDigest"] = i.source_digest;
   }
   for (const BundleFile& f : s.files)
@@ -116,6 +135,8 @@ void PrintSummary(const BundleSummary& s) {
     std::printf("  %s%s %s%s%s\n", i.source.c_str(), at.c_str(), HumanBytes(i.size).c_str(),
                 platforms.empty() ? "" : ("  [" + platforms + "]").c_str(),
                 i.source_digest.empty() ? "" : ("  (filtered from " + i.source_digest + ")").c_str());
+    for (const AttachmentRecord& a : i.attachments)
+      std::printf("    %-11s %s\n", a.kind.c_str(), (a.tag.empty() ? a.digest : a.tag + " " + a.digest).c_str());
   }
   size_t samples = 0;
   for (const BundleFile& f : s.files) samples += f.path.starts_with(bundle::kSamplesDir) ? 1 : 0;
@@ -128,9 +149,7 @@ void PrintSummary(const BundleSummary& s) {
 }
 
 int RunInspect(const ReadFlags& flags) {
-  Result<std::unique_ptr<BundleReader>> reader = BundleReader::Open(flags.bundle);
-  if (!reader.ok()) return ReportError(reader.status());
-  Result<BundleSummary> summary = InspectBundle(**reader);
+  Result<BundleSummary> summary = InspectBundle(flags.bundle);
   if (!summary.ok()) return ReportError(summary.status());
   if (flags.output == OutputFormat::kJson)
     std::printf("%s\n", SummaryJson(*summary).dump().c_str());
@@ -140,9 +159,7 @@ int RunInspect(const ReadFlags& flags) {
 }
 
 int RunVerify(const ReadFlags& flags) {
-  Result<std::unique_ptr<BundleReader>> reader = BundleReader::Open(flags.bundle);
-  if (!reader.ok()) return ReportError(reader.status());
-  Result<BundleVerifyReport> report = VerifyBundle(**reader);
+  Result<BundleVerifyReport> report = VerifyBundle(flags.bundle);
   if (!report.ok()) return ReportError(report.status());
   const BundleVerifyReport& r = *report;
   if (flags.output == OutputFormat::kJson) {
@@ -178,7 +195,8 @@ Command AddBundleLoadCommand(CLI::App& root) {
       "Blobs stream from the archive into the registry without extracting it, --jobs at once\n"
       "(at most 32 MiB buffered in all); blobs already there are skipped, each is checked against\n"
       "its digest before it is committed, and manifests are pushed only after the whole archive was\n"
-      "read. Run it again after an interruption to finish.\n"
+      "read. Run it again after an interruption to finish. Signatures, attestations, SBOMs and\n"
+      "referrers saved with the images are pushed into the same repositories, unless --no-attachments.\n"
       "Also reads OCI layout archives and directories made by other tools (skopeo's oci-archive:).\n\n"
       "Example:\n"
       "  ferry bundle load knative.tar.zst --to registry.cn-hangzhou.aliyuncs.com/knative-mirror \\\n"
@@ -187,6 +205,8 @@ Command AddBundleLoadCommand(CLI::App& root) {
   AddNamingFlags(app, &flags->naming);
   app->add_option("-j,--jobs", flags->jobs, "Requests to the registry at once: blob checks, uploads, manifests (default 4)");
   app->add_option("--lock", flags->lock, "Where to write the lock file (default images.lock; '' for none)");
+  app->add_flag("--no-attachments", flags->no_attachments,
+                "Leave the signatures, attestations, SBOMs and referrers in the bundle behind");
   AddRegistryFlags(app, &flags->dest, "destination");
   AddOutputFlag(app, &flags->output);
   return {app, [flags] { return RunLoad(*flags); }};
@@ -195,7 +215,8 @@ Command AddBundleLoadCommand(CLI::App& root) {
 Command AddBundleInspectCommand(CLI::App& root) {
   auto flags = std::make_shared<ReadFlags>();
   CLI::App* app = BundleParent(root)->add_subcommand("inspect", "List a bundle's profile, images and release files");
-  app->footer("Reads only the start of a ferry bundle.\n\nExample:\n  ferry bundle inspect knative.tar.zst");
+  app->footer("Reads only the start of a ferry bundle. Each image's signatures, attestations, SBOMs and\n"
+              "referrers are listed under it.\n\nExample:\n  ferry bundle inspect knative.tar.zst");
   AddBundleArgument(app, &flags->bundle);
   AddOutputFlag(app, &flags->output);
   return {app, [flags] { return RunInspect(*flags); }};

@@ -11,8 +11,10 @@
 #include "cli/manifest_flags.h"
 #include "cli/mirror_progress.h"
 #include "cli/registry_flags.h"
-#include "mirror/bundle_save.h"
+#include "mirror/archive_sink.h"
+#include "mirror/copy_engine.h"
 #include "mirror/image_list.h"
+#include "mirror/registry_source.h"
 #include "mirror/source_mirror.h"
 #include "rewrite/manifest_fetch.h"
 #include "rewrite/release_profile.h"
@@ -26,27 +28,28 @@ struct BundleSaveFlags {
   std::string images_file, archive, split_size;
   std::vector<std::string> source_mirrors, platforms;
   int jobs = 8, threads = 0, level = 3;
+  bool no_attachments = false;
   RegistryFlags src{.prefix = "src"};
   OutputFormat output = OutputFormat::kText;
 };
 
 // The profile's samples, in its serviceApiVersion's shape, as ferry/samples/NAME.yaml. Only the
 // files: the sample images are built on the far side, not carried.
-Status AddSamples(const ReleaseProfile& profile, BundleSaveRequest* request) {
+Status AddSamples(const ReleaseProfile& profile, BundleInfo* bundle) {
   for (const std::string& name : profile.samples) {
     const EmbeddedSample* sample = FindSample(name, profile.service_api_version);
     if (!sample)
       return NotFound("profile " + profile.name + " names sample \"" + name + "\", which this ferry has not in the " +
                       (profile.service_api_version.empty() ? "(unset)" : profile.service_api_version) +
                       " shape (its samples: " + SampleNames() + "; shapes: serving.knative.dev/v1, v1alpha1)");
-    request->files.push_back({name + ".yaml", "samples/" + std::string(sample->path) + ".yaml (built in)", true,
-                              sample->text});
+    bundle->files.push_back({name + ".yaml", "samples/" + std::string(sample->path) + ".yaml (built in)", true,
+                             sample->text});
   }
   return Status::Ok();
 }
 
-// Fills the request's images, files and profile from --images, -f or --profile.
-Status Describe(const BundleSaveFlags& flags, BundleSaveRequest* request) {
+// The images to save (from --images, -f or --profile), with the files and profile they come with.
+Status Describe(const BundleSaveFlags& flags, std::vector<CopyImage>* images, BundleInfo* bundle) {
   bool from_files = !flags.manifests.files.empty() || !flags.manifests.profile.empty();
   if (flags.images_file.empty() == !from_files)
     return InvalidArgument("name the images with exactly one of --images FILE, -f FILE|DIR or --profile NAME");
@@ -61,7 +64,7 @@ Status Describe(const BundleSaveFlags& flags, BundleSaveRequest* request) {
     Result<std::vector<ImageReference>> found = DistinctImages(*set, flags.manifests.include_optional);
     if (!found.ok()) return found.status();
     refs = std::move(*found);
-    for (const ManifestInput& file : set->files) request->files.push_back({file.relative, file.path, false});
+    for (const ManifestInput& file : set->files) bundle->files.push_back({file.relative, file.path, false});
     if (!flags.manifests.profile.empty() && !set->files.empty()) {
       // The files are now in one directory, checked; the sums recorded there complete the profile.
       Result<ReleaseProfile> profile = LoadReleaseProfile(flags.manifests.profile);
@@ -69,9 +72,9 @@ Status Describe(const BundleSaveFlags& flags, BundleSaveRequest* request) {
       std::string dir = std::filesystem::path(set->files.front().path).parent_path().string();
       ManifestsReport verified = VerifyManifestsDir(*profile, dir);
       if (!verified.ok()) return verified.status;
-      FERRY_RETURN_IF_ERROR(AddSamples(*profile, request));
-      request->profile = profile->name;
-      request->profile_json = verified.locked.ToJson();
+      FERRY_RETURN_IF_ERROR(AddSamples(*profile, bundle));
+      bundle->profile = profile->name;
+      bundle->profile_json = verified.locked.ToJson();
     }
   }
   if (refs.empty()) return InvalidArgument("no images to save: the release files name none");
@@ -81,54 +84,32 @@ Status Describe(const BundleSaveFlags& flags, BundleSaveRequest* request) {
     if (!m.ok()) return m.status().WithContext("--source-mirror");
     FERRY_RETURN_IF_ERROR(mirrors.Add(*m).WithContext("--source-mirror"));
   }
-  for (const ImageReference& ref : refs) request->images.push_back({ref, mirrors.Resolve(ref)});
+  for (const ImageReference& ref : refs) {
+    // In the bundle each image is named as the release files name it (ref.Name():TAG, by digest).
+    ImageReference fetch = mirrors.Resolve(ref);
+    images->push_back({ref.String(), {fetch.Name(), fetch.digest.empty() ? fetch.ManifestIdentifier() : "", fetch.digest},
+                       {ref.Name(), ref.tag, ""}});
+  }
   return Status::Ok();
 }
 
-// Progress on stderr, one line per resolved image and per tenth of the blobs.
-class SaveProgress : public BundleSaveObserver {
- public:
-  explicit SaveProgress(bool quiet) : quiet_(quiet) {}
-  void OnResolved(const BundleImage& image) override {
-    if (quiet_) return;
-    // A source pinned by digest already says which manifest it is.
-    bool pinned = image.source.find('@') != std::string::npos;
-    std::fprintf(stderr, "resolved %s%s%s\n", image.source.c_str(), pinned ? "" : " -> ",
-                 pinned ? "" : image.digest.c_str());
-  }
-  void OnPlanned(int blobs, int64_t bytes) override {
-    total_ = blobs;
-    if (!quiet_) std::fprintf(stderr, "writing %d blobs, %s\n", blobs, HumanBytes(bytes).c_str());
-  }
-  void OnBlobDone(const Descriptor& blob) override {
-    done_bytes_ += blob.size;
-    ++done_;
-    if (done_ * 10 / total_ != (done_ - 1) * 10 / total_ && !quiet_)
-      std::fprintf(stderr, "  %d/%d blobs, %s\n", done_, total_, HumanBytes(done_bytes_).c_str());
-  }
-
- private:
-  bool quiet_;
-  int total_ = 1, done_ = 0;
-  int64_t done_bytes_ = 0;
-};
-
-nlohmann::json ReportJson(const BundleSaveReport& report, const std::string& archive) {
+nlohmann::json ReportJson(const ArchiveSink& archive, const std::string& path) {
+  const BundleManifest& manifest = archive.manifest();
   nlohmann::json parts = nlohmann::json::array();
-  for (const BundlePart& p : report.archive.parts)
+  for (const BundlePart& p : archive.output().parts)
     parts.push_back({{"path", p.path}, {"size", p.size}, {"sha256", p.sha256}});
   nlohmann::json images = nlohmann::json::array();
-  for (const BundleImage& i : report.manifest.images) {
+  for (const BundleImage& i : manifest.images) {
     images.push_back({{"source", i.source}, {"digest", i.digest}, {"mediaType", i.media_type},
-                      {"platforms", i.platforms}, {"size", i.size}});
+                      {"platforms", i.platforms}, {"size", i.size}, {"attachments", i.attachments.size()}});
     if (!i.source_digest.empty()) images.back()["sourceDigest"] = i.source_digest;
   }
   nlohmann::json files = nlohmann::json::array();
-  for (const BundleFile& f : report.manifest.files) files.push_back({{"path", f.path}, {"sha256", f.sha256}});
-  return {{"archive", archive}, {"sha256", report.archive.sha256}, {"size", report.archive.size},
-          {"parts", parts},     {"profile", report.manifest.profile}, {"images", images},
-          {"files", files},     {"blobs", report.blobs},              {"blobBytes", report.blob_bytes},
-          {"platformFilter", report.manifest.platform_filter}};
+  for (const BundleFile& f : manifest.files) files.push_back({{"path", f.path}, {"sha256", f.sha256}});
+  return {{"archive", path},       {"sha256", archive.output().sha256}, {"size", archive.output().size},
+          {"parts", parts},        {"profile", manifest.profile},        {"images", images},
+          {"files", files},        {"blobs", archive.blobs()},           {"blobBytes", archive.blob_bytes()},
+          {"platformFilter", manifest.platform_filter}};
 }
 
 int RunBundleSave(const BundleSaveFlags& flags) {
@@ -140,24 +121,42 @@ int RunBundleSave(const BundleSaveFlags& flags) {
     if (!size.ok()) return ReportError(size.status().WithContext("--split-size"));
     options.split_size = *size;
   }
-  BundleSaveRequest request{.ferry_version = FERRY_VERSION, .jobs = std::max(1, flags.jobs), .platforms = flags.platforms};
-  if (Status s = Describe(flags, &request); !s.ok()) return ReportError(s);
+  std::vector<CopyImage> images;
+  BundleInfo bundle{.ferry_version = FERRY_VERSION, .platform_filter = flags.platforms};
+  if (Status s = Describe(flags, &images, &bundle); !s.ok()) return ReportError(s);
   if (!flags.platforms.empty() && flags.output != OutputFormat::kJson)
     std::fprintf(stderr,
                  "ferry: warning: --platform rewrites multi-arch indexes, so their digests in the bundle differ "
                  "from the source's (bundle.json records both); the lock file of `bundle load` has the new ones\n");
-  RegistryPool registries([&](const ImageReference& ref, bool push) { return MakeRegistryOptions(flags.src, ref, push); });
-  SaveProgress progress(flags.output == OutputFormat::kJson);
-  Result<BundleSaveReport> report = SaveBundle(request, flags.archive, options, registries, &progress);
-  if (!report.ok()) return ReportError(report.status().WithContext("no bundle written"));
-  const BundleOutput& out = report->archive;
+  Result<std::unique_ptr<ArchiveSink>> archive = ArchiveSink::Create(flags.archive, options, std::move(bundle));
+  if (!archive.ok()) return ReportError(archive.status().WithContext("no bundle written"));
+  RegistryPool registries(CopyRegistryOptions(&flags.src, nullptr));
+  RegistrySource source(registries, 0);
+  CopyReport report;
+  {
+    MirrorProgress progress(flags.output == OutputFormat::kJson ? MirrorProgress::Mode::kLines
+                                                                : MirrorProgress::ModeFor(false),
+                            {.done = "saved", .show_target = false, .lines = stderr});
+    report = RunCopy(source, **archive, images,
+                     {.jobs = std::max(1, flags.jobs), .platforms = flags.platforms,
+                      .attachments = !flags.no_attachments},
+                     flags.output == OutputFormat::kJson ? nullptr : &progress);
+  }
+  Status failed = report.stopped;
+  for (const ImageResult& r : report.images)
+    if (failed.ok() && !r.status.ok()) failed = r.status.WithContext(r.image.name);
+  if (!failed.ok()) return ReportError(failed.WithContext("no bundle written"));
+  const BundleOutput& out = (*archive)->output();
   if (flags.output == OutputFormat::kJson) {
-    std::printf("%s\n", ReportJson(*report, flags.archive).dump().c_str());
+    std::printf("%s\n", ReportJson(**archive, flags.archive).dump().c_str());
     return kExitSuccess;
   }
-  std::printf("%zu images, %zu files, %d blobs (%s) saved in %s\n", report->manifest.images.size(),
-              report->manifest.files.size(), report->blobs, HumanBytes(report->blob_bytes).c_str(),
+  const BundleManifest& manifest = (*archive)->manifest();
+  std::printf("%zu images, %zu files, %d blobs (%s) saved in %s\n", manifest.images.size(), manifest.files.size(),
+              (*archive)->blobs(), HumanBytes((*archive)->blob_bytes()).c_str(),
               HumanBytes(static_cast<int64_t>(out.size)).c_str());
+  if (report.totals.attachments > 0)
+    std::printf("with %d attachments (signatures, attestations, SBOMs, referrers)\n", report.totals.attachments);
   if (options.split_size == 0) {
     std::printf("%s  %s\n", out.sha256.c_str(), flags.archive.c_str());
   } else {
@@ -182,7 +181,9 @@ Command AddBundleSaveCommand(CLI::App& root) {
       "On any error nothing is left behind. With --profile the profile's sample Services (hello world,\n"
       "autoscale) come along under ferry/samples/, in its serviceApiVersion; their images do not.\n"
       "--platform keeps only those platforms of multi-arch images, as ferry mirror --platform does:\n"
-      "such an index is rewritten, so its digest differs from the source's (bundle.json keeps both).\n\n"
+      "such an index is rewritten, so its digest differs from the source's (bundle.json keeps both).\n"
+      "Signatures, attestations, SBOMs and OCI referrers of each image come along (bundle load\n"
+      "pushes them too) unless --no-attachments.\n\n"
       "Example:\n"
       "  ferry bundle save --profile knative-1.23-kourier -o knative.tar.zst --split-size 4G \\\n"
       "      --platform linux/amd64");
@@ -195,6 +196,8 @@ Command AddBundleSaveCommand(CLI::App& root) {
   app->add_option("--platform", flags->platforms, "Only these platforms of multi-arch images (os/arch[,...])")
       ->delimiter(',');
   app->add_option("-j,--jobs", flags->jobs, "Images resolved at once (default 8)");
+  app->add_flag("--no-attachments", flags->no_attachments,
+                "Leave signatures, attestations, SBOMs and referrers of the images out");
   app->add_option("--zstd-threads", flags->threads, "zstd worker threads (default: cores, at most 4; same output for any number)");
   app->add_option("--zstd-level", flags->level, "zstd compression level (default 3)");
   AddRegistryFlags(app, &flags->src, "source");

@@ -1,8 +1,6 @@
 // ferry mirror: every image of a release to a registry the cluster can reach.
 #include <nlohmann/json.hpp>
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <memory>
 #include <sstream>
@@ -14,7 +12,8 @@
 #include "cli/registry_flags.h"
 #include "mirror/image_list.h"
 #include "mirror/image_lock.h"
-#include "mirror/mirror_engine.h"
+#include "mirror/registry_sink.h"
+#include "mirror/registry_source.h"
 #include "mirror/source_mirror.h"
 #include "mirror/target_naming.h"
 
@@ -27,7 +26,7 @@ struct MirrorFlags {
   std::string images_file, lock = "images.lock";
   std::vector<std::string> source_mirrors, platforms;
   int jobs = 8, per_registry = 0;
-  bool dry_run = false;
+  bool dry_run = false, no_attachments = false;
   RegistryFlags src{.prefix = "src"}, dest{.prefix = "dest"};
   OutputFormat output = OutputFormat::kText;
 };
@@ -45,7 +44,7 @@ Result<std::vector<ImageReference>> Sources(const MirrorFlags& flags) {
   return refs;
 }
 
-Result<std::vector<MirrorImage>> Plan(const MirrorFlags& flags) {
+Result<std::vector<CopyImage>> Plan(const MirrorFlags& flags) {
   Result<std::vector<ImageReference>> sources = Sources(flags);
   if (!sources.ok()) return sources.status();
   Result<TargetNaming> naming = ParseNamingFlags(flags.naming);
@@ -58,28 +57,20 @@ Result<std::vector<MirrorImage>> Plan(const MirrorFlags& flags) {
     if (!m.ok()) return m.status().WithContext("--source-mirror");
     FERRY_RETURN_IF_ERROR(mirrors.Add(*m).WithContext("--source-mirror"));
   }
-  std::vector<MirrorImage> images;
+  std::vector<CopyImage> images;
   for (size_t i = 0; i < sources->size(); ++i) {
-    ImageReference target = (*targets)[i];
-    target.digest.clear();  // pushed by tag; the digest is checked against the source's anyway
-    images.push_back({(*sources)[i], mirrors.Resolve((*sources)[i]), target});
+    const ImageReference& source = (*sources)[i];
+    ImageReference fetch = mirrors.Resolve(source);
+    const ImageReference& target = (*targets)[i];  // pushed by tag; the digest is checked anyway
+    images.push_back({source.String(), {fetch.Name(), fetch.ManifestIdentifier(), fetch.digest},
+                      {target.Name(), target.tag, ""}});
+    if (!fetch.digest.empty()) images.back().from.tag.clear();
   }
   return images;
 }
 
-ImageLock MakeLock(const MirrorReport& report) {
-  ImageLock lock;
-  for (const ImageResult& r : report.images) {
-    if (!r.status.ok()) continue;
-    ImageReference target = r.image.target;
-    target.digest = r.digest;
-    lock.images.push_back({r.image.source, target, r.media_type, r.platforms, r.size});
-  }
-  return lock;
-}
-
-std::string Summary(const MirrorReport& report, bool dry_run) {
-  const MirrorTotals& t = report.totals;
+std::string Summary(const CopyReport& report, bool dry_run) {
+  const CopyTotals& t = report.totals;
   std::ostringstream out;
   int total = static_cast<int>(report.images.size());
   if (dry_run) {
@@ -92,15 +83,16 @@ std::string Summary(const MirrorReport& report, bool dry_run) {
         << t.images_failed << " failed; " << HumanBytes(t.bytes_copied) << " transferred, "
         << HumanBytes(t.bytes_mounted) << " mounted, " << HumanBytes(t.bytes_skipped) << " skipped, in "
         << t.elapsed.count() / 1000.0 << " s";
+    if (t.attachments > 0) out << "; " << t.attachments << " attachments (signatures, attestations, SBOMs, referrers) carried";
   }
   return out.str();
 }
 
-nlohmann::json SummaryJson(const MirrorReport& report) {
-  const MirrorTotals& t = report.totals;
+nlohmann::json SummaryJson(const CopyReport& report) {
+  const CopyTotals& t = report.totals;
   nlohmann::json failed = nlohmann::json::array();
   for (const ImageResult& r : report.images)
-    if (!r.status.ok()) failed.push_back({{"source", r.image.source.String()}, {"error", r.status.message()}});
+    if (!r.status.ok()) failed.push_back({{"source", r.image.name}, {"error", r.status.message()}});
   return {{"event", "summary"},
           {"images", report.images.size()},
           {"copied", t.images_copied},
@@ -110,37 +102,35 @@ nlohmann::json SummaryJson(const MirrorReport& report) {
                      {"skipped", t.blobs_skipped}}},
           {"bytes", {{"copied", t.bytes_copied}, {"mounted", t.bytes_mounted}, {"skipped", t.bytes_skipped},
                      {"missing", t.bytes_missing}}},
+          {"attachments", t.attachments},
           {"elapsedMs", t.elapsed.count()}};
 }
 
 int RunMirrorCommand(const MirrorFlags& flags) {
-  Result<std::vector<MirrorImage>> images = Plan(flags);
+  Result<std::vector<CopyImage>> images = Plan(flags);
   if (!images.ok()) return ReportError(images.status());
   if (!flags.platforms.empty())
     std::fprintf(stderr,
                  "ferry: warning: --platform rewrites multi-arch indexes, so their digests at the target differ "
                  "from the source's; the lock file records the new digests\n");
 
-  RegistryPool registries([&](const ImageReference& ref, bool push) {
-    return MakeRegistryOptions(push ? flags.dest : flags.src, ref, push);
-  });
+  RegistryPool registries(CopyRegistryOptions(&flags.src, &flags.dest));
   BlobLocations locations(flags.dry_run ? "" : BlobLocations::DefaultPath());
-  MirrorOptions options{.jobs = std::max(1, flags.jobs),
-                        .connections_per_registry = flags.per_registry > 0 ? flags.per_registry : std::max(1, flags.jobs),
-                        .platforms = flags.platforms,
-                        .dry_run = flags.dry_run};
-  MirrorProgress::Mode mode = flags.output == OutputFormat::kJson ? MirrorProgress::Mode::kJson
-                              : isatty(STDERR_FILENO)            ? MirrorProgress::Mode::kTerminal
-                                                                 : MirrorProgress::Mode::kLines;
-  MirrorReport report;
+  RegistrySource source(registries, flags.per_registry);
+  RegistrySink sink(registries, &locations);
+  CopyOptions options{.jobs = std::max(1, flags.jobs),
+                      .platforms = flags.platforms,
+                      .attachments = !flags.no_attachments,
+                      .dry_run = flags.dry_run};
+  CopyReport report;
   {
-    MirrorProgress progress(mode, flags.dry_run);
-    report = RunMirror(*images, options, registries, &locations, &progress);
+    MirrorProgress progress(MirrorProgress::ModeFor(flags.output == OutputFormat::kJson), {.dry_run = flags.dry_run});
+    report = RunCopy(source, sink, *images, options, &progress);
   }
   if (!flags.dry_run) {
     (void)locations.Save();
     if (!flags.lock.empty())
-      if (Status s = WriteFileAtomically(flags.lock, MakeLock(report).Serialize()); !s.ok()) return ReportError(s);
+      if (Status s = WriteFileAtomically(flags.lock, LockOf(report).Serialize()); !s.ok()) return ReportError(s);
   }
   if (flags.output == OutputFormat::kJson) {
     std::printf("%s\n", SummaryJson(report).dump().c_str());
@@ -148,15 +138,15 @@ int RunMirrorCommand(const MirrorFlags& flags) {
     if (flags.dry_run)
       for (const ImageResult& r : report.images)
         if (r.status.ok())
-          std::printf("%s %s -> %s (%s)\n", r.already_present ? "present" : "copy   ", r.image.source.String().c_str(),
-                      r.image.target.String().c_str(), HumanBytes(r.size).c_str());
+          std::printf("%s %s -> %s (%s)\n", r.already_present ? "present" : "copy   ", r.image.name.c_str(),
+                      r.image.to.String().c_str(), HumanBytes(r.size).c_str());
     std::printf("%s\n", Summary(report, flags.dry_run).c_str());
     if (!flags.dry_run && !flags.lock.empty()) std::printf("lock file: %s\n", flags.lock.c_str());
   }
   if (report.totals.images_failed == 0) return kExitSuccess;
   std::fprintf(stderr, "ferry: error: %d of %zu images failed:\n", report.totals.images_failed, report.images.size());
   for (const ImageResult& r : report.images)
-    if (!r.status.ok()) std::fprintf(stderr, "  %s: %s\n", r.image.source.String().c_str(), r.status.message().c_str());
+    if (!r.status.ok()) std::fprintf(stderr, "  %s: %s\n", r.image.name.c_str(), r.status.message().c_str());
   return kExitFailure;
 }
 
@@ -169,7 +159,9 @@ Command AddMirrorCommand(CLI::App& root) {
       "All images and blobs share one scheduler: each distinct blob is transferred once per run and\n"
       "mounted into the other repositories that need it; blobs already at the target are skipped,\n"
       "so re-running after an interruption transfers only what is missing. Manifests are pushed\n"
-      "only after their blobs are verified, byte for byte, so digests stay the same.\n\n"
+      "only after their blobs are verified, byte for byte, so digests stay the same. Signatures,\n"
+      "attestations and SBOMs (cosign's sha256-<digest>.sig/.att/.sbom tags) and OCI referrers of\n"
+      "each image come along into the same repository, unless --no-attachments.\n\n"
       "Example:\n"
       "  ferry mirror --profile knative-1.23-kourier \\\n"
       "      --to registry.cn-hangzhou.aliyuncs.com/knative-mirror --naming flatten \\\n"
@@ -182,7 +174,9 @@ Command AddMirrorCommand(CLI::App& root) {
   app->add_option("--platform", flags->platforms, "Only these platforms of multi-arch images (os/arch[,...])")
       ->delimiter(',');
   app->add_option("-j,--jobs", flags->jobs, "Transfers at once (default 8)");
-  app->add_option("--max-per-registry", flags->per_registry, "Transfers at once per registry (default: --jobs)");
+  app->add_option("--max-per-registry", flags->per_registry, "Blob reads at once per source registry (default: no limit)");
+  app->add_flag("--no-attachments", flags->no_attachments,
+                "Leave signatures, attestations, SBOMs and referrers of the images behind");
   app->add_flag("--dry-run", flags->dry_run, "Resolve every digest and print the plan; write nothing");
   app->add_option("--lock", flags->lock, "Where to write the lock file (default images.lock; '' for none)");
   AddRegistryFlags(app, &flags->src, "source");

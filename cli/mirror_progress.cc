@@ -16,7 +16,11 @@ std::string HumanBytes(int64_t bytes) {
   return text;
 }
 
-MirrorProgress::MirrorProgress(Mode mode, bool dry_run) : mode_(mode), dry_run_(dry_run) {
+MirrorProgress::Mode MirrorProgress::ModeFor(bool json) {
+  return json ? Mode::kJson : isatty(STDERR_FILENO) ? Mode::kTerminal : Mode::kLines;
+}
+
+MirrorProgress::MirrorProgress(Mode mode, Style style) : mode_(mode), style_(std::move(style)) {
   if (mode_ != Mode::kTerminal) return;
   ticker_ = std::thread([this] {
     std::unique_lock<std::mutex> lock(mutex_);
@@ -74,11 +78,9 @@ void MirrorProgress::EmitJson(const std::string& line) {
   std::fflush(stdout);
 }
 
-void MirrorProgress::OnPlanned(const MirrorTotals& plan, int64_t bytes_total) {
+void MirrorProgress::OnBlobPlanned(const Descriptor& blob) {
   std::lock_guard<std::mutex> lock(mutex_);
-  bytes_total_ = bytes_total;
-  if (mode_ == Mode::kJson)
-    EmitJson(nlohmann::json{{"event", "planned"}, {"blobs", plan.blobs}, {"bytes", bytes_total}}.dump());
+  bytes_total_ += blob.size;
 }
 
 void MirrorProgress::OnImageResolved(const ImageResult& result) {
@@ -86,7 +88,7 @@ void MirrorProgress::OnImageResolved(const ImageResult& result) {
   ++images_total_;
   if (mode_ == Mode::kJson)
     EmitJson(nlohmann::json{{"event", "resolved"},
-                            {"source", result.image.source.String()},
+                            {"source", result.image.name},
                             {"digest", result.digest},
                             {"present", result.already_present}}
                  .dump());
@@ -105,7 +107,8 @@ void MirrorProgress::OnBytes(const std::string& image, size_t bytes) {
 
 void MirrorProgress::OnBlobDone(const Descriptor& blob, BlobAction action) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (action != BlobAction::kCopied) bytes_total_ -= blob.size;  // nothing to stream for it
+  // The first outcome for a blob says whether it streams; the others are mounts from there.
+  if (settled_.insert(blob.digest).second && action != BlobAction::kCopied) bytes_total_ -= blob.size;
   if (mode_ == Mode::kJson) {
     const char* names[] = {"skipped", "mounted", "copied"};
     EmitJson(nlohmann::json{{"event", "blob"}, {"digest", blob.digest}, {"size", blob.size},
@@ -118,10 +121,10 @@ void MirrorProgress::OnImageDone(const ImageResult& result) {
   std::lock_guard<std::mutex> lock(mutex_);
   ++images_done_;
   if (!result.status.ok()) ++images_failed_;
-  active_.erase(result.image.source.String());
-  if (dry_run_ && result.status.ok()) return;
-  std::string source = result.image.source.String();
-  std::string target = result.image.target.String();
+  active_.erase(result.image.name);
+  if (style_.dry_run && result.status.ok()) return;
+  const std::string& source = result.image.name;
+  std::string target = result.image.to.String();
   if (mode_ == Mode::kJson) {
     nlohmann::json event{{"event", "image"}, {"source", source}, {"target", target}, {"digest", result.digest}};
     event["status"] = !result.status.ok() ? "failed" : result.already_present ? "present" : "copied";
@@ -129,15 +132,17 @@ void MirrorProgress::OnImageDone(const ImageResult& result) {
     EmitJson(event.dump());
     return;
   }
+  std::string done = style_.done + std::string(style_.done.size() < 8 ? 8 - style_.done.size() : 1, ' ');
   std::string line = !result.status.ok()       ? "failed  " + source + ": " + result.status.message()
-                     : result.already_present ? "present " + source + " -> " + target
-                                              : "copied  " + source + " -> " + target + "@" + result.digest;
+                     : result.already_present ? "present " + source + (style_.show_target ? " -> " + target : "")
+                     : style_.show_target     ? done + source + " -> " + target + "@" + result.digest
+                                              : done + source + "@" + result.digest;
   if (mode_ == Mode::kTerminal) {
     Redraw(true);  // print above the live area
     std::fprintf(stderr, "%s\n", line.c_str());
   } else {
-    std::printf("%s\n", line.c_str());
-    std::fflush(stdout);
+    std::fprintf(style_.lines, "%s\n", line.c_str());
+    std::fflush(style_.lines);
   }
 }
 

@@ -175,4 +175,14 @@ Result<RegistryOptions> MakeRegistryOptions(const RegistryFlags& flags, const Im
   return options;
 }
 
+RegistryPool::OptionsFor CopyRegistryOptions(const RegistryFlags* src, const RegistryFlags* dest) {
+  return [src, dest](const ImageReference& ref, bool push) -> Result<RegistryOptions> {
+    const RegistryFlags* flags = push ? dest : src;
+    if (!flags) return Internal("no " + std::string(push ? "destination" : "source") + " registry flags");
+    Result<RegistryOptions> options = MakeRegistryOptions(*flags, ref, push);
+    if (options.ok()) options->retry.max_attempts = 1;
+    return options;
+  };
+}
+
 }  // namespace ferry::cli

@@ -9,6 +9,7 @@
 
 #include "mirror/image_reference.h"
 #include "mirror/registry_client.h"
+#include "mirror/registry_pool.h"
 
 namespace ferry::cli {
 
@@ -36,5 +37,10 @@ void AddRegistryCredentialFlags(CLI::App* command, RegistryFlags* flags, const s
 //  3. the docker configuration (config.json auths, credential helpers) for the image's registry.
 // Standard input is read once, however many registries ask. Messages never contain a password.
 Result<RegistryOptions> MakeRegistryOptions(const RegistryFlags& flags, const ImageReference& ref, bool push);
+
+// The registry options of a copy run (mirror, copy, bundle save and load, samples push): `src` for
+// the registries read, `dest` for those written (either may be null when the run has none). Their
+// clients never retry on their own: the copy engine retries whole steps, one policy at one level.
+RegistryPool::OptionsFor CopyRegistryOptions(const RegistryFlags* src, const RegistryFlags* dest);
 
 }  // namespace ferry::cli

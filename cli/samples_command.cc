@@ -22,7 +22,7 @@ struct SamplesPushFlags {
 int RunSamplesPush(const SamplesPushFlags& flags) {
   Result<ImageReference> ns = ParseSampleNamespace(flags.to);
   if (!ns.ok()) return ReportError(ns.status().WithContext("--to"));
-  RegistryPool registries([&](const ImageReference& ref, bool push) { return MakeRegistryOptions(flags.dest, ref, push); });
+  RegistryPool registries(CopyRegistryOptions(nullptr, &flags.dest));
   Result<std::vector<PushedSample>> pushed = PushSampleImages(*ns, flags.tag, registries);
   if (!pushed.ok()) return ReportError(pushed.status());
 

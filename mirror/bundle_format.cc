@@ -23,6 +23,7 @@ std::string BundleManifest::Serialize() const {
     doc["images"].push_back({{"source", i->source}, {"digest", i->digest}, {"mediaType", i->media_type},
                              {"platforms", i->platforms}, {"size", i->size}});
     if (!i->source_digest.empty()) doc["images"].back()["sourceDigest"] = i->source_digest;
+    if (!i->attachments.empty()) doc["images"].back()["attachments"] = AttachmentsJson(i->attachments);
   }
   if (!platform_filter.empty()) doc["platformFilter"] = platform_filter;
   doc["files"] = ordered_json::array();
@@ -68,6 +69,11 @@ Result<BundleManifest> BundleManifest::Parse(const std::string& text, const std:
     image.source_digest = item.value("sourceDigest", "");
     if (!image.source_digest.empty() && !IsValidDigest(image.source_digest))
       return InvalidArgument(here + ": invalid sourceDigest \"" + image.source_digest + "\"");
+    if (item.contains("attachments")) {
+      Result<std::vector<AttachmentRecord>> attachments = ParseAttachments(item["attachments"], here);
+      if (!attachments.ok()) return attachments.status();
+      image.attachments = std::move(*attachments);
+    }
     m.images.push_back(std::move(image));
   }
   if (doc.contains("platformFilter") && doc["platformFilter"].is_array())
@@ -91,6 +97,20 @@ Result<BundleManifest> BundleManifest::Parse(const std::string& text, const std:
     }
   }
   return m;
+}
+
+std::string LayoutIndexJson(const std::vector<LayoutEntry>& entries) {
+  ordered_json index = {{"schemaVersion", 2}, {"mediaType", media_type::kOciIndex}};
+  index["manifests"] = ordered_json::array();
+  for (const LayoutEntry& e : entries) {
+    ordered_json annotations = {{bundle::kRefNameAnnotation, e.name}};
+    if (e.containerd) annotations = {{bundle::kContainerdNameAnnotation, e.name}, {bundle::kRefNameAnnotation, e.name}};
+    index["manifests"].push_back({{"mediaType", e.descriptor.media_type},
+                                  {"digest", e.descriptor.digest},
+                                  {"size", e.descriptor.size},
+                                  {"annotations", annotations}});
+  }
+  return index.dump(2) + "\n";
 }
 
 }  // namespace ferry

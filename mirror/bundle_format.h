@@ -21,6 +21,8 @@
 #include <vector>
 
 #include "common/status.h"
+#include "mirror/attachments.h"
+#include "mirror/manifest.h"
 
 namespace ferry {
 
@@ -45,6 +47,8 @@ struct BundleImage {
   // The source's index digest when a platform filter (BundleManifest::platform_filter) rewrote the
   // index: `digest` is then the filtered index's, as `ferry mirror --platform` pushes it. Else empty.
   std::string source_digest;
+  // In index.json too, named SOURCE-REPOSITORY:TAG (referrers: under the fallback tag's index).
+  std::vector<AttachmentRecord> attachments;
 };
 
 struct BundleFile {
@@ -70,5 +74,15 @@ struct BundleManifest {
   // ("made by a newer ferry"). `where` names the archive in messages.
   static Result<BundleManifest> Parse(const std::string& text, const std::string& where);
 };
+
+// One entry of an OCI layout's index.json.
+struct LayoutEntry {
+  std::string name;        // its ref name: "gcr.io/x/y:v1", or a plain tag "v1"
+  Descriptor descriptor;   // its top-level manifest
+  bool containerd = true;  // also name it for containerd (io.containerd.image.name); not for attachments
+};
+
+// index.json naming `entries` in the order given (org.opencontainers.image.ref.name).
+std::string LayoutIndexJson(const std::vector<LayoutEntry>& entries);
 
 }  // namespace ferry

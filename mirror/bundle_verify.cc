@@ -1,11 +1,11 @@
 #include "mirror/bundle_verify.h"
 
-#include <cstring>
-#include <map>
 #include <set>
 
 #include "common/sha256.h"
-#include "mirror/bundle_contents.h"
+#include "mirror/attachments.h"
+#include "mirror/layout_source.h"
+#include "mirror/resolved_image.h"
 
 namespace ferry {
 namespace {
@@ -21,21 +21,7 @@ bool IsMetadata(const std::string& path) {
   return path == bundle::kLayoutFile || path == bundle::kIndexFile || path == bundle::kBundleFile;
 }
 
-std::string BlobDigestOf(const std::string& path) {
-  if (!path.starts_with(bundle::kBlobsDir)) return "";
-  std::string hex = path.substr(std::strlen(bundle::kBlobsDir));
-  if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdef") != std::string::npos) return "";
-  return "sha256:" + hex;
-}
-
-bool Complete(const BundleContents& contents) {
-  if (!contents.has_index()) return false;
-  Result<std::vector<BundleRoot>> roots = contents.Roots();
-  if (!roots.ok()) return false;
-  for (const BundleRoot& r : *roots)
-    if (!contents.ManifestsOf(r.descriptor, nullptr)) return false;
-  return true;
-}
+std::string BlobPath(const std::string& digest) { return bundle::kBlobsDir + digest.substr(7); }
 
 // Hashes the rest of the current entry; keeps its bytes in `small` when it is at most 4 MiB.
 Result<SeenEntry> HashEntry(BundleReader& reader, const BundleEntry& e, std::string* small) {
@@ -53,47 +39,15 @@ Result<SeenEntry> HashEntry(BundleReader& reader, const BundleEntry& e, std::str
   return SeenEntry{hash.Digest(), total};
 }
 
-// One pass. Without `seen` (inspect) it stops once every image is known and skips large entries.
-Status Scan(BundleReader& reader, BundleContents& contents, std::map<std::string, SeenEntry>* seen, int* entries) {
-  FERRY_RETURN_IF_ERROR(reader.Rewind());
-  BundleEntry e;
-  for (;;) {
-    Result<bool> more = reader.Next(&e);
-    if (!more.ok()) return more.status();
-    if (!*more) return Status::Ok();
-    if (entries) ++*entries;
-    if (IsMetadata(e.path)) {
-      Result<std::string> text = reader.ReadAll(16 << 20);
-      if (!text.ok()) return text.status().WithContext(e.path);
-      FERRY_RETURN_IF_ERROR(contents.AddMetadata(e.path, *text));
-      if (seen) (*seen)[e.path] = {Sha256Digest(*text), static_cast<int64_t>(text->size())};
-      continue;
-    }
-    std::string digest = BlobDigestOf(e.path);
-    if (!seen) {
-      if (digest.empty() || e.size > kSmallBlob) {
-        if (Complete(contents)) return Status::Ok();
-        continue;
-      }
-      Result<std::string> bytes = reader.ReadAll(kSmallBlob);
-      if (!bytes.ok()) return bytes.status();
-      if (Sha256Digest(*bytes) == digest) contents.AddBlob(digest, *bytes);
-      continue;
-    }
-    std::string small;
-    Result<SeenEntry> hashed = HashEntry(reader, e, &small);
-    if (!hashed.ok()) return hashed.status();
-    (*seen)[e.path] = *hashed;
-    if (!digest.empty() && hashed->digest == digest && !small.empty()) contents.AddBlob(digest, small);
-  }
-}
-
-Result<BundleSummary> Summarize(const BundleContents& contents, const std::string& where) {
-  Result<std::vector<BundleRoot>> roots = contents.Roots();
-  if (!roots.ok()) return roots.status();
+// What each image holds, resolved as the copy engine would, with its attachments.
+// `source` serves the manifests `index` knows (the index itself, or a LayoutSource over it).
+Result<BundleSummary> Summarize(ImageSource& source, const LayoutIndex& index, const std::string& where,
+                                std::map<std::string, std::vector<ResolvedImage>>* graphs) {
+  Result<std::vector<LayoutImage>> images = index.Images();
+  if (!images.ok()) return images.status();
   BundleSummary s;
   s.where = where;
-  if (const auto& b = contents.bundle()) {
+  if (const auto& b = index.bundle()) {
     s.ferry_bundle = true;
     s.format_version = b->format_version;
     s.ferry_version = b->ferry_version;
@@ -101,52 +55,95 @@ Result<BundleSummary> Summarize(const BundleContents& contents, const std::strin
     s.files = b->files;
     s.platform_filter = b->platform_filter;
   }
-  std::set<std::string> blobs;
-  for (const BundleRoot& r : *roots) {
-    const Manifest* top = contents.Find(r.descriptor.digest);
-    s.images.push_back({r.source.String(), r.descriptor.digest, top ? top->media_type : r.descriptor.media_type,
-                        contents.PlatformsOf(r.descriptor), contents.SizeOf(r.descriptor), ""});
-    if (const auto& b = contents.bundle())
+  std::set<std::string> counted;
+  auto count = [&](const ResolvedImage& r) {
+    for (const Manifest& m : r.manifests)
+      if (counted.insert(m.digest).second) s.bytes += static_cast<int64_t>(m.bytes.size());
+    for (const Descriptor& d : r.blobs)
+      if (counted.insert(d.digest).second) s.bytes += d.size, ++s.blobs;
+  };
+  for (const LayoutImage& image : *images) {
+    std::string name = image.name.String();
+    BundleImage out{name, image.descriptor.digest, image.descriptor.media_type, {}, 0, "", {}};
+    if (const auto& b = index.bundle())
       for (const BundleImage& i : b->images)
-        if (i.source == s.images.back().source) s.images.back().source_digest = i.source_digest;
-    std::vector<const Manifest*> manifests;
-    if (!contents.ManifestsOf(r.descriptor, &manifests)) continue;
-    for (const Manifest* m : manifests)
-      if (blobs.insert(m->digest).second) s.bytes += static_cast<int64_t>(m->bytes.size());
-    for (const Descriptor& d : contents.BlobsOf(r.descriptor))
-      if (blobs.insert(d.digest).second) {
-        s.bytes += d.size;
-        ++s.blobs;
+        if (i.source == name) out.source_digest = i.source_digest;
+    s.images.push_back(out);
+    Result<ResolvedImage> r = ResolveImage(source, image.at.repository, image.at.identifier(), {}, name);
+    if (!r.ok()) {
+      if (graphs) continue;  // verify names what is missing
+      return r.status();
+    }
+    BundleImage& listed = s.images.back();
+    listed.media_type = r->top().media_type;
+    listed.platforms = r->platforms;
+    listed.size = r->size;
+    count(*r);
+    std::vector<std::string> subjects;
+    for (const Manifest& m : r->manifests) subjects.push_back(m.digest);
+    if (graphs) (*graphs)[name].push_back(std::move(*r));
+    Result<std::vector<std::string>> tags = source.ListTags(image.at.repository);
+    Result<std::vector<Attachment>> found =
+        tags.ok() ? FindAttachments(source, image.at.repository, *tags, subjects) : tags.status();
+    if (!found.ok()) return found.status().WithContext(name + ": attachments");
+    for (const Attachment& a : *found) {
+      Result<ResolvedImage> ra =
+          ResolveImage(source, image.at.repository, a.tag.empty() ? a.digest : a.tag, {}, name + " attachment");
+      if (!ra.ok()) {
+        if (graphs) continue;
+        return ra.status();
       }
+      listed.attachments.push_back({std::string(AttachmentKindName(a.kind)), a.tag, ra->top().digest,
+                                    ra->top().media_type});
+      count(*ra);
+      if (graphs) (*graphs)[name].push_back(std::move(*ra));
+    }
   }
   return s;
 }
 
-std::string BlobPath(const std::string& digest) { return bundle::kBlobsDir + digest.substr(7); }
-
 }  // namespace
 
-Result<BundleSummary> InspectBundle(BundleReader& reader) {
-  BundleContents contents(reader.where());
-  FERRY_RETURN_IF_ERROR(Scan(reader, contents, nullptr, nullptr));
-  return Summarize(contents, reader.where());
+Result<BundleSummary> InspectBundle(const std::string& path) {
+  Result<std::unique_ptr<LayoutSource>> source = LayoutSource::Open(path);
+  if (!source.ok()) return source.status();
+  return Summarize(**source, (*source)->index(), (*source)->where(), nullptr);
 }
 
-Result<BundleVerifyReport> VerifyBundle(BundleReader& reader) {
-  BundleContents contents(reader.where());
+Result<BundleVerifyReport> VerifyBundle(const std::string& path) {
+  Result<std::unique_ptr<BundleReader>> opened = BundleReader::Open(path);
+  if (!opened.ok()) return opened.status();
+  BundleReader& reader = **opened;
+  LayoutIndex index(reader.where());
   std::map<std::string, SeenEntry> seen;
   BundleVerifyReport report;
-  FERRY_RETURN_IF_ERROR(Scan(reader, contents, &seen, &report.entries));
-  Result<BundleSummary> summary = Summarize(contents, reader.where());
+  FERRY_RETURN_IF_ERROR(reader.Rewind());
+  BundleEntry e;
+  for (;;) {
+    Result<bool> more = reader.Next(&e);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    ++report.entries;
+    std::string small;
+    Result<SeenEntry> hashed = HashEntry(reader, e, &small);
+    if (!hashed.ok()) return hashed.status();
+    seen[e.path] = *hashed;
+    if (IsMetadata(e.path)) FERRY_RETURN_IF_ERROR(index.AddMetadata(e.path, small).WithContext(e.path));
+    std::string digest = LayoutBlobDigest(e.path);
+    if (!digest.empty() && hashed->digest == digest && !small.empty()) index.AddBlob(digest, small);
+  }
+  std::map<std::string, std::vector<ResolvedImage>> graphs;
+  Result<BundleSummary> summary = Summarize(index, index, reader.where(), &graphs);
   if (!summary.ok()) return summary.status();
   report.summary = std::move(*summary);
   auto problem = [&](const std::string& path, const std::string& message) {
     report.problems.push_back({path, message});
   };
-  for (const auto& [path, entry] : seen) {
+  for (const auto& [entry_path, entry] : seen) {
     report.bytes_read += entry.size;
-    std::string digest = BlobDigestOf(path);
-    if (!digest.empty() && entry.digest != digest) problem(path, "bytes hash to " + entry.digest + ", not " + digest);
+    std::string digest = LayoutBlobDigest(entry_path);
+    if (!digest.empty() && entry.digest != digest)
+      problem(entry_path, "bytes hash to " + entry.digest + ", not " + digest);
   }
   auto expect = [&](const std::string& digest, int64_t size, const std::string& image) {
     auto it = seen.find(BlobPath(digest));
@@ -155,20 +152,21 @@ Result<BundleVerifyReport> VerifyBundle(BundleReader& reader) {
       problem(BlobPath(digest), "has " + std::to_string(it->second.size) + " bytes, but " + image + " says " +
                                     std::to_string(size));
   };
-  std::vector<BundleRoot> roots = *contents.Roots();  // Summarize succeeded, so these are known
-  for (const BundleRoot& r : roots) {
-    std::string image = r.source.String();
-    if (!contents.ManifestsOf(r.descriptor, nullptr)) {
-      std::string missing = contents.MissingManifest(r.descriptor);
-      if (!seen.count(BlobPath(missing))) problem(BlobPath(missing), "missing manifest (needed by " + image + ")");
-      continue;  // a corrupt manifest is already listed above
+  Result<std::vector<LayoutImage>> images = index.Images();  // Summarize read them, so they are known
+  for (const LayoutImage& image : *images) {
+    std::string name = image.name.String();
+    if (!graphs.count(name)) {
+      // A manifest is missing, or corrupt (then it is listed above already).
+      std::string digest = index.MissingManifest(image.descriptor.digest).value_or(image.descriptor.digest);
+      if (!seen.count(BlobPath(digest))) problem(BlobPath(digest), "missing manifest (needed by " + name + ")");
+      continue;
     }
-    expect(r.descriptor.digest, r.descriptor.size, image);
-    std::vector<const Manifest*> manifests;
-    contents.ManifestsOf(r.descriptor, &manifests);
-    for (const Manifest* m : manifests)
-      for (const Descriptor& child : m->children) expect(child.digest, child.size, image);
-    for (const Descriptor& b : contents.BlobsOf(r.descriptor)) expect(b.digest, b.size, image);
+    expect(image.descriptor.digest, image.descriptor.size, name);
+    for (const ResolvedImage& r : graphs[name]) {
+      for (const Manifest& m : r.manifests)
+        for (const Descriptor& child : m.children) expect(child.digest, child.size, name);
+      for (const Descriptor& b : r.blobs) expect(b.digest, b.size, name);
+    }
   }
   for (const BundleFile& f : report.summary.files) {
     auto it = seen.find(f.path);

@@ -2,7 +2,8 @@
 // holds, and whether every byte of it is what its digests say.
 //
 // Inspect reads index.json, ferry/bundle.json and the manifests, and stops as soon as it knows every
-// image (in a ferry bundle, before the first layer). Verify reads everything: it re-hashes every
+// image (in a ferry bundle, before the first layer); it lists each image's attachments
+// (signatures, attestations, SBOMs, referrers) too. Verify reads everything: it re-hashes every
 // blob against its name and every release file against bundle.json, checks that every manifest and
 // blob the images need is there with the size their descriptors give, and lists each mismatch with
 // its entry path. An unsafe entry, a truncation or an invalid bundle.json is an error, not a finding.
@@ -23,7 +24,7 @@ struct BundleSummary {
   int format_version = 0;
   std::string ferry_version, profile;
   std::vector<std::string> platform_filter;  // bundle.json's platformFilter (bundle save --platform)
-  std::vector<BundleImage> images;  // in index order; platforms and sizes computed from the manifests
+  std::vector<BundleImage> images;  // in index order; platforms, sizes, attachments from the manifests
   std::vector<BundleFile> files;    // release files and samples (ferry bundles only)
   int blobs = 0;                    // distinct configs and layers
   int64_t bytes = 0;                // manifests plus distinct blobs
@@ -41,7 +42,7 @@ struct BundleVerifyReport {
   std::vector<BundleProblem> problems;  // empty when the bundle is intact
 };
 
-Result<BundleSummary> InspectBundle(BundleReader& reader);
-Result<BundleVerifyReport> VerifyBundle(BundleReader& reader);
+Result<BundleSummary> InspectBundle(const std::string& path);
+Result<BundleVerifyReport> VerifyBundle(const std::string& path);
 
 }  // namespace ferry

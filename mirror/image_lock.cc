@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "mirror/copy_engine.h"
+
 namespace ferry {
 
 using nlohmann::ordered_json;
@@ -25,6 +27,7 @@ std::string ImageLock::Serialize() const {
                              {"mediaType", e->media_type},
                              {"platforms", e->platforms},
                              {"size", e->size}});
+    if (!e->attachments.empty()) doc["images"].back()["attachments"] = AttachmentsJson(e->attachments);
   }
   return doc.dump(2) + "\n";
 }
@@ -52,6 +55,11 @@ Result<ImageLock> ImageLock::Parse(const std::string& text, const std::string& p
     if (item.contains("platforms") && item["platforms"].is_array())
       for (const auto& p : item["platforms"])
         if (p.is_string()) e.platforms.push_back(p.get<std::string>());
+    if (item.contains("attachments")) {
+      Result<std::vector<AttachmentRecord>> attachments = ParseAttachments(item["attachments"], where);
+      if (!attachments.ok()) return attachments.status();
+      e.attachments = std::move(*attachments);
+    }
     lock.images.push_back(std::move(e));
   }
   return lock;
@@ -63,6 +71,22 @@ Result<ImageLock> ImageLock::Read(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   return Parse(text.str(), path);
+}
+
+ImageLock LockOf(const CopyReport& report) {
+  ImageLock lock;
+  for (const ImageResult& r : report.images) {
+    if (!r.status.ok()) continue;
+    Result<ImageReference> source = ImageReference::Parse(r.image.name);
+    if (!source.ok()) continue;
+    const std::string& repo = r.image.to.repository;
+    ImageReference target{.registry = repo.substr(0, repo.find('/')), .repository = repo.substr(repo.find('/') + 1),
+                          .tag = r.image.to.tag, .digest = r.digest};
+    LockEntry entry{*source, target, r.media_type, r.platforms, r.size, {}};
+    for (const CopiedAttachment& a : r.attachments) entry.attachments.push_back(a.Record());
+    lock.images.push_back(std::move(entry));
+  }
+  return lock;
 }
 
 }  // namespace ferry

@@ -1,12 +1,14 @@
 // images.lock: what a mirror run produced, for rewrite and install to consume. One entry per
 // source image: where it now lives (target reference pinned to its digest), media type, platforms,
-// size. Written in a stable order (by source) so the file diffs cleanly between runs.
+// size, and the attachments that travelled with it (signatures, attestations, SBOMs, referrers; in
+// the same target repository). Written in a stable order (by source) so the file diffs cleanly.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "common/status.h"
+#include "mirror/attachments.h"
 #include "mirror/image_reference.h"
 
 namespace ferry {
@@ -17,6 +19,7 @@ struct LockEntry {
   std::string media_type;
   std::vector<std::string> platforms;
   int64_t size = 0;
+  std::vector<AttachmentRecord> attachments;
 };
 
 struct ImageLock {
@@ -28,5 +31,10 @@ struct ImageLock {
   static Result<ImageLock> Parse(const std::string& text, const std::string& path);
   static Result<ImageLock> Read(const std::string& path);
 };
+
+struct CopyReport;
+// The entries of the images a copy run (mirror/copy_engine.h) put in place; their names must be
+// image references and their sink a registry.
+ImageLock LockOf(const CopyReport& report);
 
 }  // namespace ferry

@@ -47,6 +47,7 @@ Result<Descriptor> ReadDescriptor(const json& j, std::string_view what, int64_t 
     d.platform = p.value("os", "") + "/" + p.value("architecture", "");
     if (p.contains("variant") && p["variant"].is_string()) d.platform += "/" + p["variant"].get<std::string>();
   }
+  if (j.contains("artifactType") && j["artifactType"].is_string()) d.artifact_type = j["artifactType"].get<std::string>();
   return d;
 }
 
@@ -118,6 +119,13 @@ Result<Manifest> ParseManifest(std::string bytes, std::string_view content_type,
         m.blobs.push_back(*d);
       }
     }
+    if (doc.contains("subject")) {
+      auto subject = ReadDescriptor(doc["subject"], name);
+      if (!subject.ok()) return subject.status();
+      m.subject = *subject;
+    }
+    m.artifact_type = doc.value("artifactType", "");
+    if (m.artifact_type.empty() && !m.blobs.empty()) m.artifact_type = m.blobs.front().media_type;
   } catch (const json::exception& e) {
     return InvalidArgument(name + ": malformed manifest: " + e.what());
   }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,7 @@ struct Descriptor {
   std::string digest;
   int64_t size = 0;
   std::string platform;  // "os/arch[/variant]" for index entries, empty otherwise
+  std::string artifact_type;  // "artifactType" of a referrer in an index (OCI 1.1), else empty
 };
 
 enum class ManifestKind { kImage, kIndex };
@@ -39,6 +41,10 @@ struct Manifest {
   ManifestKind kind = ManifestKind::kImage;
   std::vector<Descriptor> blobs;     // config then layers (images only)
   std::vector<Descriptor> children;  // child manifests (indexes only)
+  // OCI 1.1: the manifest this one is attached to (a signature's, an SBOM's image), and what kind
+  // of artifact it is ("artifactType", else the config's media type). Empty for ordinary images.
+  std::optional<Descriptor> subject;
+  std::string artifact_type;
 };
 
 constexpr size_t kMaxManifestBytes = 4 << 20;

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cctype>
+#include <ctime>
 #include <thread>
 
 #include "common/base64.h"
@@ -83,7 +84,8 @@ Status RegistryClient::EnsurePinged() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (pinged_) return ping_status_;
   ping_status_ = Ping();
-  pinged_ = true;
+  // A transient failure is not kept: the caller's next attempt pings again.
+  pinged_ = ping_status_.code() != StatusCode::kUnavailable;
   return ping_status_;
 }
 
@@ -128,6 +130,7 @@ Status RegistryClient::Ping() {
 }
 
 Result<HttpResponse> RegistryClient::SendOnce(HttpRequest request, const std::vector<std::string>& scopes) {
+  WaitIfThrottled();
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (request.url.starts_with("/")) request.url = base_url_ + request.url;
@@ -136,7 +139,29 @@ Result<HttpResponse> RegistryClient::SendOnce(HttpRequest request, const std::ve
     auto it = auth_by_scope_.find(ScopesKey(scopes));
     if (it != auth_by_scope_.end() && SameOrigin(request.url, base_url_)) request.headers.push_back(it->second);
   }
-  return http_.Send(request);
+  Result<HttpResponse> r = http_.Send(request);
+  NoteThrottle(r);
+  return r;
+}
+
+void RegistryClient::WaitIfThrottled() {
+  std::chrono::steady_clock::time_point until;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    until = not_before_;
+  }
+  if (until > std::chrono::steady_clock::now()) std::this_thread::sleep_until(until);
+}
+
+// A registry that says how long to wait (429 or 503 with Retry-After) gets that pause for every
+// request of this client, not only for the one that was refused.
+void RegistryClient::NoteThrottle(const Result<HttpResponse>& r) {
+  if (!r.ok() || (r->status != 429 && r->status != 503)) return;
+  auto after = ParseRetryAfter(r->Header("retry-after"), static_cast<long long>(std::time(nullptr)));
+  if (!after) return;
+  auto pause = std::min(std::chrono::duration_cast<std::chrono::milliseconds>(*after), options_.retry.max_retry_after);
+  std::lock_guard<std::mutex> lock(mutex_);
+  not_before_ = std::max(not_before_, std::chrono::steady_clock::now() + pause);
 }
 
 Result<HttpResponse> RegistryClient::Execute(HttpRequest request, const std::vector<std::string>& scopes,
@@ -333,13 +358,57 @@ Result<std::optional<std::string>> RegistryClient::HeadManifest(const std::strin
 }
 
 Status RegistryClient::PutManifest(const std::string& repository, const std::string& identifier,
-                                   const Manifest& manifest) {
+                                   const Manifest& manifest, bool* subject_accepted) {
   HttpRequest request{.method = "PUT", .url = "/v2/" + repository + "/manifests/" + identifier,
                       .headers = {"Content-Type: " + manifest.media_type}, .body = manifest.bytes};
   Result<HttpResponse> r = Execute(request, {RepoScope(repository)}, repository);
   if (!r.ok()) return r.status();
   if (r->status != 201 && r->status != 200) return ErrorFor(*r, repository, "pushing manifest " + identifier);
+  if (subject_accepted) *subject_accepted = !r->Header("oci-subject").empty();
   return Status::Ok();
+}
+
+Result<std::vector<std::string>> RegistryClient::ListTags(const std::string& repository) {
+  std::vector<std::string> tags;
+  std::string url = "/v2/" + repository + "/tags/list?n=1000";
+  for (int page = 0; page < 1000 && !url.empty(); ++page) {
+    HttpRequest request{.url = url};
+    request.max_buffered_body = 16 << 20;
+    Result<HttpResponse> r = Execute(request, {RepoScope(repository)}, repository);
+    if (!r.ok()) return r.status();
+    if (r->status == 404) return tags;  // no such repository: no tags
+    if (r->status != 200) return ErrorFor(*r, repository, "listing tags");
+    auto doc = nlohmann::json::parse(r->body, nullptr, false);
+    if (!doc.is_object()) return Internal(Where(repository) + ": the tag list is not JSON");
+    if (doc.contains("tags") && doc["tags"].is_array())
+      for (const auto& t : doc["tags"])
+        if (t.is_string()) tags.push_back(t.get<std::string>());
+    // Link: </v2/x/tags/list?n=1000&last=y>; rel="next"
+    std::string link = r->Header("link");
+    size_t open = link.find('<'), close = link.find('>');
+    url = link.find("rel=\"next\"") != std::string::npos && open != std::string::npos && close > open
+              ? link.substr(open + 1, close - open - 1)
+              : "";
+    if (!url.empty() && !url.starts_with("/")) url = ResolveLocation(url);
+  }
+  return tags;
+}
+
+Result<std::optional<Manifest>> RegistryClient::GetReferrers(const std::string& repository,
+                                                             const std::string& digest) {
+  HttpRequest request{.url = "/v2/" + repository + "/referrers/" + digest,
+                      .headers = {"Accept: " + std::string(media_type::kOciIndex)}};
+  request.max_buffered_body = kMaxManifestBytes;
+  Result<HttpResponse> r = Execute(request, {RepoScope(repository)}, repository);
+  if (!r.ok()) return r.status();
+  // A registry with the API never answers 404 here (OCI distribution 1.1): 404 means no API.
+  if (r->status == 404 || r->status == 405) return std::optional<Manifest>();
+  if (r->status != 200) return ErrorFor(*r, repository, "listing the referrers of " + digest);
+  // Generated by the registry, not stored: no digest to check.
+  Result<Manifest> index = ParseManifest(std::move(r->body), media_type::kOciIndex,
+                                         registry_ + "/" + repository + ": referrers of " + digest);
+  if (!index.ok()) return index.status();
+  return std::optional<Manifest>(std::move(*index));
 }
 
 Result<bool> RegistryClient::HasBlob(const std::string& repository, const std::string& digest) {
@@ -370,8 +439,16 @@ Result<bool> RegistryClient::MountBlob(const std::string& repository, const std:
   return ErrorFor(*r, repository, "mounting blob " + digest + " from " + from);
 }
 
-Status RegistryClient::ReadBlob(const std::string& repository, const Descriptor& blob, const BodyWriter& writer) {
-  HttpRequest request{.url = "/v2/" + repository + "/blobs/" + blob.digest, .body_writer = writer};
+Status RegistryClient::ReadBlob(const std::string& repository, const Descriptor& blob, const BodyWriter& writer,
+                                int64_t offset) {
+  int64_t skip = offset;  // bytes the caller already has
+  HttpRequest request{.url = "/v2/" + repository + "/blobs/" + blob.digest};
+  request.body_writer = [&](std::string_view chunk) -> Status {
+    int64_t drop = std::min<int64_t>(skip, static_cast<int64_t>(chunk.size()));
+    skip -= drop;
+    chunk.remove_prefix(static_cast<size_t>(drop));
+    return chunk.empty() ? Status::Ok() : writer(chunk);
+  };
   Result<HttpResponse> r = Execute(request, {RepoScope(repository)}, repository);
   if (!r.ok()) return r.status();
   if (r->status != 200) return ErrorFor(*r, repository, "reading blob " + blob.digest);
@@ -386,40 +463,6 @@ Result<std::string> RegistryClient::StartUpload(const std::string& repository, c
   if (!start.ok()) return start.status();
   if (start->status != 202) return ErrorFor(*start, repository, "starting upload of " + digest);
   return ResolveLocation(start->Header("location"));
-}
-
-Status RegistryClient::WriteBlob(const std::string& repository, const Descriptor& blob, const BodyReader& reader,
-                                 const std::function<Status()>& verify) {
-  std::vector<std::string> scopes = {RepoScope(repository)};
-  Result<std::string> started = StartUpload(repository, blob.digest, scopes);
-  if (!started.ok()) return started.status();
-  std::string location = std::move(*started);
-
-  HttpRequest patch{.method = "PATCH", .url = location, .headers = {"Content-Type: application/octet-stream"},
-                    .body_reader = reader, .body_size = static_cast<uint64_t>(blob.size)};
-  Result<HttpResponse> sent = Execute(patch, scopes, repository);
-  auto cancel = [&] {
-    (void)Execute(HttpRequest{.method = "DELETE", .url = location}, scopes, repository);
-  };
-  if (!sent.ok()) {
-    cancel();
-    return sent.status();
-  }
-  if (sent->status != 202 && sent->status != 204) {
-    cancel();
-    return ErrorFor(*sent, repository, "uploading blob " + blob.digest);
-  }
-  if (std::string next = sent->Header("location"); !next.empty()) location = ResolveLocation(next);
-  if (Status s = verify(); !s.ok()) {
-    cancel();
-    return s;
-  }
-  std::string commit = WithDigest(location, blob.digest);
-  Result<HttpResponse> done = Execute(HttpRequest{.method = "PUT", .url = commit}, scopes, repository);
-  if (!done.ok()) return done.status();
-  if (done->status != 201 && done->status != 204)
-    return ErrorFor(*done, repository, "committing blob " + blob.digest);
-  return Status::Ok();
 }
 
 Status RegistryClient::PutBlob(const std::string& repository, const Descriptor& blob, const BodyReader& reader) {

@@ -2,10 +2,14 @@
 // token and Basic auth, retries, and TLS settings. Thread-safe.
 //
 // Every error names the registry and the repository; credentials never appear in any message.
-// Requests that carry no streamed body are retried on transient failures (see common/retry.h);
-// streamed blob transfers are not, and are retried by the caller as a whole.
+// Requests that carry no streamed body are retried on transient failures up to
+// RegistryOptions::retry.max_attempts times (see common/retry.h); streamed blob transfers are not.
+// The copy engine sets max_attempts to 1 and retries whole steps itself, so no request is retried
+// at two levels. A registry that answers 429 or 503 with Retry-After is given that pause: no
+// request of this client is sent to it before the time it named.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -42,17 +46,22 @@ class RegistryClient {
   Result<Manifest> GetManifest(const std::string& repository, const std::string& identifier);
   // The digest a registry reports for a manifest; nullopt when it does not exist.
   Result<std::optional<std::string>> HeadManifest(const std::string& repository, const std::string& identifier);
-  Status PutManifest(const std::string& repository, const std::string& identifier, const Manifest& manifest);
+  // `subject_accepted`, when given, says whether the registry indexed the manifest's subject (it
+  // answered with OCI-Subject, OCI 1.1); false means the referrers fallback tag is the pusher's job.
+  Status PutManifest(const std::string& repository, const std::string& identifier, const Manifest& manifest,
+                     bool* subject_accepted = nullptr);
+  // Every tag of `repository` (all pages); empty when the repository does not exist.
+  Result<std::vector<std::string>> ListTags(const std::string& repository);
+  // The OCI 1.1 Referrers API: an index of the manifests whose subject is `digest`. nullopt when the
+  // registry has no such API (404), so the caller looks for the fallback tag sha256-<hex> instead.
+  Result<std::optional<Manifest>> GetReferrers(const std::string& repository, const std::string& digest);
 
   Result<bool> HasBlob(const std::string& repository, const std::string& digest);
   // Asks the registry to link a blob from another repository. true = mounted; false = declined.
   Result<bool> MountBlob(const std::string& repository, const std::string& digest, const std::string& from);
-  // Streams a blob's bytes to `writer`.
-  Status ReadBlob(const std::string& repository, const Descriptor& blob, const BodyWriter& writer);
-  // Uploads `blob.size` bytes from `reader`. `verify` runs after the bytes are sent and before the
-  // upload is committed: a non-OK Status cancels the upload, so no manifest can reference the blob.
-  Status WriteBlob(const std::string& repository, const Descriptor& blob, const BodyReader& reader,
-                   const std::function<Status()>& verify);
+  // Streams a blob's bytes from byte `offset` on to `writer` (the blob is read from its start and
+  // the first `offset` bytes are dropped: what a transfer cut short already delivered).
+  Status ReadBlob(const std::string& repository, const Descriptor& blob, const BodyWriter& writer, int64_t offset = 0);
   // Uploads `blob.size` bytes from `reader` in two requests: POST opens the upload, one PUT carries
   // the bytes and commits them under `blob.digest` (the registry checks the digest). An error from
   // `reader`, or fewer bytes than `blob.size`, aborts the PUT, so nothing is committed.
@@ -64,6 +73,8 @@ class RegistryClient {
   Result<HttpResponse> Execute(HttpRequest request, const std::vector<std::string>& scopes,
                                const std::string& repository);
   Result<HttpResponse> SendOnce(HttpRequest request, const std::vector<std::string>& scopes);
+  void WaitIfThrottled();
+  void NoteThrottle(const Result<HttpResponse>& response);
   Status Authorize(const std::vector<AuthChallenge>& challenges, const std::vector<std::string>& scopes,
                    const std::string& repository);
   Result<std::string> FetchToken(const AuthChallenge& challenge, const std::vector<std::string>& scopes,
@@ -87,6 +98,7 @@ class RegistryClient {
   std::string base_url_;                          // "https://host" or "http://host"
   std::vector<AuthChallenge> challenges_;            // from the /v2/ ping
   std::map<std::string, std::string> auth_by_scope_;  // scopes key -> "Authorization: ..."
+  std::chrono::steady_clock::time_point not_before_{};  // the registry asked for a pause until then
 };
 
 std::string PullScope(const std::string& repository);

@@ -15,4 +15,16 @@ Result<RegistryClient*> RegistryPool::For(const ImageReference& ref, bool push) 
   return raw;
 }
 
+Result<RegistryClient*> RegistryPool::ForRepository(const std::string& repository, bool push, std::string* path) {
+  size_t slash = repository.find('/');
+  if (slash == std::string::npos) return Internal("\"" + repository + "\" does not name a registry repository");
+  *path = repository.substr(slash + 1);
+  ImageReference ref;
+  ref.registry = repository.substr(0, slash);
+  ref.repository = *path;
+  return For(ref, push);
+}
+
+std::string RegistryOf(const std::string& repository) { return repository.substr(0, repository.find('/')); }
+
 }  // namespace ferry

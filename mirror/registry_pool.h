@@ -21,11 +21,17 @@ class RegistryPool {
   explicit RegistryPool(OptionsFor options_for) : options_for_(std::move(options_for)) {}
 
   Result<RegistryClient*> For(const ImageReference& ref, bool push);
+  // The client for a repository named "host/path" (ImageReference::Name()), and the path in `path`.
+  Result<RegistryClient*> ForRepository(const std::string& repository, bool push, std::string* path);
 
  private:
   OptionsFor options_for_;
   std::mutex mutex_;
   std::map<std::string, std::unique_ptr<RegistryClient>> clients_;
 };
+
+// The registry ("host") of a repository named "host/path", as registry sources and sinks name
+// them (see mirror/image_source.h).
+std::string RegistryOf(const std::string& repository);
 
 }  // namespace ferry

@@ -1,12 +1,10 @@
-// Building and pushing a sample app's image: see sample_image.h.
+// Building a sample app's image: see sample_image.h.
 #include "selftest/sample_image.h"
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
-#include <cstring>
 #include <memory>
 
 #include "common/sha256.h"
@@ -98,17 +96,6 @@ std::string Config(std::string_view name, const std::string& diff_id) {
   return config.dump();  // nlohmann::json sorts keys: the same input gives the same bytes
 }
 
-// A BodyReader over `bytes`, which must outlive it.
-BodyReader ReadFrom(std::string_view bytes) {
-  auto offset = std::make_shared<size_t>(0);
-  return [bytes, offset](char* buffer, size_t size) -> Result<size_t> {
-    size_t n = std::min(size, bytes.size() - *offset);
-    std::memcpy(buffer, bytes.data() + *offset, n);
-    *offset += n;
-    return n;
-  };
-}
-
 }  // namespace
 
 std::string_view BuildArchitecture() {
@@ -148,21 +135,6 @@ Result<SampleImage> BuildSampleImage(std::string_view name, std::string_view bin
   if (!parsed.ok()) return parsed.status();
   image.manifest = std::move(*parsed);
   return image;
-}
-
-Status PushSampleImage(RegistryClient& registry, const std::string& repository, const std::string& tag,
-                       const SampleImage& image) {
-  // manifest.blobs is config then layers: the same order as the bytes below.
-  const std::string* bytes[] = {&image.config, &image.layer};
-  if (image.manifest.blobs.size() != 2) return Internal("sample " + image.name + ": the manifest must list 2 blobs");
-  for (size_t i = 0; i < 2; ++i) {
-    const Descriptor& blob = image.manifest.blobs[i];
-    Result<bool> present = registry.HasBlob(repository, blob.digest);
-    if (!present.ok()) return present.status();
-    if (*present) continue;
-    FERRY_RETURN_IF_ERROR(registry.PutBlob(repository, blob, ReadFrom(*bytes[i])));
-  }
-  return registry.PutManifest(repository, tag, image.manifest);
 }
 
 }  // namespace ferry

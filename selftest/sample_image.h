@@ -9,7 +9,6 @@
 
 #include "common/status.h"
 #include "mirror/manifest.h"
-#include "mirror/registry_client.h"
 
 namespace ferry {
 
@@ -26,10 +25,5 @@ std::string_view BuildArchitecture();
 
 // Builds the image of app `name` whose executable is `binary`. Fails only if libarchive does.
 Result<SampleImage> BuildSampleImage(std::string_view name, std::string_view binary);
-
-// Pushes `image` to `repository` on `registry` and tags it `tag`: blobs first (those the registry
-// already has are skipped), then the manifest. Errors name the repository and the blob.
-Status PushSampleImage(RegistryClient& registry, const std::string& repository, const std::string& tag,
-                       const SampleImage& image);
 
 }  // namespace ferry

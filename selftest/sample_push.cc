@@ -1,6 +1,9 @@
 // Pushing the embedded sample apps: see sample_push.h.
 #include "selftest/sample_push.h"
 
+#include "mirror/copy_engine.h"
+#include "mirror/memory_source.h"
+#include "mirror/registry_sink.h"
 #include "selftest/embedded_samples.h"
 #include "selftest/sample_image.h"
 
@@ -20,22 +23,28 @@ Result<ImageReference> ParseSampleNamespace(const std::string& text) {
 Result<std::vector<PushedSample>> PushSampleImages(const ImageReference& ns, const std::string& tag,
                                                    RegistryPool& registries) {
   if (!IsValidTag(tag)) return InvalidArgument("\"" + tag + "\" is not a valid tag");
-  std::vector<PushedSample> pushed;
+  MemorySource source("the sample apps built into ferry");
+  std::vector<CopyImage> images;
   for (const EmbeddedSampleApp& app : EmbeddedSampleApps()) {
+    Result<SampleImage> image = BuildSampleImage(app.name, app.binary);
+    if (!image.ok()) return image.status();
     ImageReference target = ns;
     target.repository = ns.repository.empty() ? std::string(app.name) : ns.repository + "/" + std::string(app.name);
     target.tag = tag;
-    Result<SampleImage> image = BuildSampleImage(app.name, app.binary);
+    source.AddBlob(std::move(image->config));
+    source.AddBlob(std::move(image->layer));
+    source.AddManifest(std::string(app.name), tag, std::move(image->manifest));
+    images.push_back({target.String(), {std::string(app.name), tag, ""}, {target.Name(), tag, ""}});
+  }
+  RegistrySink sink(registries, nullptr);
+  CopyReport report = RunCopy(source, sink, images, {.jobs = 2, .attachments = false});
+  std::vector<PushedSample> pushed;
+  for (const ImageResult& r : report.images) {
+    if (!r.status.ok()) return r.status.WithContext("pushing " + r.image.name);
+    Result<ImageReference> image = ImageReference::Parse(r.image.name);
     if (!image.ok()) return image.status();
-    Result<RegistryClient*> registry = registries.For(target, /*push=*/true);
-    if (!registry.ok()) return registry.status().WithContext(target.String());
-    Status status = PushSampleImage(**registry, target.repository, tag, *image);
-    if (!status.ok()) return status.WithContext("pushing " + target.String());
-    target.digest = image->manifest.digest;
-    pushed.push_back({.name = std::string(app.name),
-                      .image = target,
-                      .size = static_cast<int64_t>(image->manifest.bytes.size() + image->config.size() +
-                                                   image->layer.size())});
+    image->digest = r.digest;
+    pushed.push_back({.name = r.image.from.repository, .image = *image, .size = r.size});
   }
   return pushed;
 }

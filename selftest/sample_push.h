@@ -1,6 +1,7 @@
 // Pushing every embedded sample app (selftest/embedded_samples.h) as an image under one
 // registry namespace: what `ferry samples push --to REGISTRY/NS` does, and what the self-test
-// uses to deploy samples on a site that cannot pull the upstream images.
+// uses to deploy samples on a site that cannot pull the upstream images. The images are built in
+// memory (sample_image.h) and go through the copy engine (mirror/copy_engine.h) like any other.
 #pragma once
 
 #include <string>
@@ -22,8 +23,8 @@ struct PushedSample {
 // the app's name. A tag or digest is refused, since each app gets its own repository.
 Result<ImageReference> ParseSampleNamespace(const std::string& text);
 
-// Builds each embedded app's image and pushes it to NS/<app>:`tag`, in order; stops at the first
-// failure, whose message names the image.
+// Builds each embedded app's image and pushes it to NS/<app>:`tag`; fails naming the first image
+// that could not be pushed. `registries` must give clients that do not retry (the engine does).
 Result<std::vector<PushedSample>> PushSampleImages(const ImageReference& ns, const std::string& tag,
                                                    RegistryPool& registries);
 

@@ -1,4 +1,4 @@
-#include "mirror/mirror_engine.h"
+#include "mirror/resolved_image.h"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>

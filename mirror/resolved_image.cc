@@ -1,4 +1,6 @@
-#include "mirror/image_tree.h"
+#include "mirror/resolved_image.h"
+
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -9,7 +11,7 @@ bool PlatformMatches(const std::string& wanted, const std::string& platform) {
   return platform == wanted || platform.starts_with(wanted + "/");
 }
 
-Status CollectChildren(RegistryClient& source, const std::string& repository, const Manifest& manifest,
+Status CollectChildren(ImageSource& source, const std::string& repository, const Manifest& manifest,
                        const std::string& what, int depth, std::vector<Manifest>* out) {
   if (manifest.kind != ManifestKind::kIndex) return Status::Ok();
   if (depth > 4) return Unsupported(what + ": indexes nested deeper than 4 levels");
@@ -24,29 +26,33 @@ Status CollectChildren(RegistryClient& source, const std::string& repository, co
 
 }  // namespace
 
-Result<ImageTree> ResolveImageTree(RegistryClient& source, const std::string& repository,
-                                   const std::string& identifier, const std::vector<std::string>& platforms,
-                                   const std::string& what) {
+Result<ResolvedImage> ResolveImage(ImageSource& source, const std::string& repository, const std::string& identifier,
+                                   const std::vector<std::string>& platforms, const std::string& what) {
   Result<Manifest> top = source.GetManifest(repository, identifier);
   if (!top.ok()) return top.status();
+  ResolvedImage image;
   if (top->kind == ManifestKind::kIndex && !platforms.empty()) {
+    image.source_digest = top->digest;
     top = FilterPlatforms(*top, platforms, what);
     if (!top.ok()) return top.status();
   }
-  ImageTree tree;
-  FERRY_RETURN_IF_ERROR(CollectChildren(source, repository, *top, what, 0, &tree.manifests));
-  for (const Descriptor& child : top->children) tree.platforms.push_back(child.platform);
-  tree.manifests.push_back(std::move(*top));
+  FERRY_RETURN_IF_ERROR(CollectChildren(source, repository, *top, what, 0, &image.manifests));
+  for (const Descriptor& child : top->children) image.platforms.push_back(child.platform);
+  image.manifests.push_back(std::move(*top));
   // Each size is at most kMaxBlobBytes (ParseManifest checks), so only absurd counts could
   // overflow; the sum is checked all the same.
   bool overflow = false;
-  for (const Manifest& m : tree.manifests) {
-    overflow |= __builtin_add_overflow(tree.size, static_cast<int64_t>(m.bytes.size()), &tree.size);
+  std::set<std::string> seen;
+  for (const Manifest& m : image.manifests) {
+    overflow |= __builtin_add_overflow(image.size, static_cast<int64_t>(m.bytes.size()), &image.size);
     for (const Descriptor& blob : m.blobs)
-      if (tree.blobs.emplace(blob.digest, blob).second) overflow |= __builtin_add_overflow(tree.size, blob.size, &tree.size);
+      if (seen.insert(blob.digest).second) {
+        image.blobs.push_back(blob);
+        overflow |= __builtin_add_overflow(image.size, blob.size, &image.size);
+      }
   }
   if (overflow) return InvalidArgument(what + ": the image's blobs add up to more bytes than 64 bits can count");
-  return tree;
+  return image;
 }
 
 Result<Manifest> FilterPlatforms(const Manifest& index, const std::vector<std::string>& platforms,

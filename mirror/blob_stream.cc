@@ -1,4 +1,4 @@
-#include "mirror/bundle_stream.h"
+#include "mirror/blob_stream.h"
 
 #include <algorithm>
 #include <cstring>
@@ -87,6 +87,45 @@ void BlobStream::Abandon(Status status) {
   budget_.Give(buffered_);
   buffered_ = 0;
   changed_.notify_all();
+}
+
+bool BlobStream::abandoned() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return abandoned_;
+}
+
+CheckedReader::CheckedReader(BodyReader source, Descriptor blob, std::string from, std::function<void(size_t)> on_bytes)
+    : source_(std::move(source)), blob_(std::move(blob)), from_(std::move(from)), on_bytes_(std::move(on_bytes)) {}
+
+Status CheckedReader::Mismatch(const std::string& why) const {
+  return DataLoss("blob " + blob_.digest + " from " + from_ + " " + why + "; nothing was committed");
+}
+
+Result<size_t> CheckedReader::operator()(char* buffer, size_t size) {
+  const int64_t left = blob_.size - delivered_;
+  // Ask for one byte more than is left, so a source longer than its descriptor is noticed.
+  size_t want = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(size), left + 1));
+  if (want == 0) want = 1;
+  Result<size_t> n = source_(buffer, want);
+  if (!n.ok()) return n;
+  if (*n == 0) {
+    if (left == 0) {
+      // An empty blob has no last chunk to check: check it here.
+      if (blob_.size == 0 && Sha256Digest("") != blob_.digest) return Mismatch("is empty");
+      return size_t{0};
+    }
+    return Mismatch("ended after " + std::to_string(delivered_) + " of " + std::to_string(blob_.size) + " bytes");
+  }
+  if (static_cast<int64_t>(*n) > left)
+    return Mismatch("is longer than its descriptor's " + std::to_string(blob_.size) + " bytes");
+  hash_.Update(std::string_view(buffer, *n));
+  if (static_cast<int64_t>(*n) == left) {
+    std::string actual = hash_.Digest();
+    if (actual != blob_.digest) return Mismatch("has bytes that hash to " + actual);
+  }
+  delivered_ += static_cast<int64_t>(*n);
+  if (on_bytes_) on_bytes_(*n);
+  return n;
 }
 
 }  // namespace ferry

@@ -1,7 +1,7 @@
 // BlobStream and ByteBudget: bytes reach the upload side in order; the reader's verdict (Close)
 // reaches it after the data; an abandoned stream stops taking bytes and gives its budget back; all
 // streams together never hold more than the budget.
-#include "mirror/bundle_stream.h"
+#include "mirror/blob_stream.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,7 +1,10 @@
-// One blob's bytes on their way from the archive reader (one thread) to its upload (another), so
-// `bundle load` can read the next entries while earlier blobs are still being sent. Every stream
-// of a load draws on one ByteBudget: the reader blocks while the budget is spent, so memory stays
-// bounded however large the blobs or however many uploads are waiting. Thread-safe.
+// One blob's bytes on their way from where they are read (a registry download, an archive pass)
+// on one thread to where they are written (an upload, a file) on another. Every stream of a copy
+// draws on one ByteBudget: the reading side blocks while the budget is spent, so memory stays
+// bounded however large the blobs or however many transfers are waiting. Thread-safe.
+//
+// CheckedReader sits in front of every write: it counts and hashes a blob's bytes and withholds
+// the last of them until they match the descriptor, so no sink ever commits a corrupt blob.
 #pragma once
 
 #include <condition_variable>
@@ -10,7 +13,10 @@
 #include <mutex>
 #include <string>
 
+#include "common/http_client.h"
+#include "common/sha256.h"
 #include "common/status.h"
+#include "mirror/manifest.h"
 
 namespace ferry {
 
@@ -48,16 +54,38 @@ class BlobStream {
   // frees its buffer; later Writes return `status`.
   Result<size_t> Read(char* buffer, size_t size);
   void Abandon(Status status);
+  bool abandoned() const;
 
  private:
   ByteBudget& budget_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<std::string> chunks_;  // the front one partly read
   size_t front_pos_ = 0;
   int64_t buffered_ = 0;
   bool closed_ = false, abandoned_ = false;
   Status close_status_, abandon_status_;
+};
+
+// A BodyReader over `source` that yields exactly `blob.size` bytes: a short or long source, or
+// bytes that do not hash to `blob.digest`, fail the read that would have returned the last bytes,
+// so an upload or a file write stops before it is complete. `from` names the source in messages;
+// `on_bytes` (may be empty) sees every chunk as it passes.
+class CheckedReader {
+ public:
+  CheckedReader(BodyReader source, Descriptor blob, std::string from, std::function<void(size_t)> on_bytes = {});
+  Result<size_t> operator()(char* buffer, size_t size);
+  int64_t delivered() const { return delivered_; }
+
+ private:
+  Status Mismatch(const std::string& why) const;
+
+  BodyReader source_;
+  Descriptor blob_;
+  std::string from_;
+  std::function<void(size_t)> on_bytes_;
+  Sha256 hash_;
+  int64_t delivered_ = 0;
 };
 
 }  // namespace ferry
