@@ -353,20 +353,17 @@ class CopyRun {
   void PlaceAll(BlobTask& b, BlobBytes* bytes) {
     std::set<std::string> tried;
     for (;;) {
-      std::string repo;
+      std::string repo;  // "" is a repository too (a layout's plain tags)
       std::vector<std::string> candidates;
       bool check;
       {
         std::lock_guard<std::mutex> lock(mutex_);
-        for (const auto& [r, images] : b.waiting)
-          if (!tried.count(r)) {
-            repo = r;
-            break;
-          }
-        if (repo.empty()) {
+        auto next = std::find_if(b.waiting.begin(), b.waiting.end(), [&](const auto& w) { return !tried.count(w.first); });
+        if (next == b.waiting.end()) {
           b.busy = false;
           return;
         }
+        repo = next->first;
         tried.insert(repo);
         candidates = b.placed;
         check = b.checked.insert(repo).second;

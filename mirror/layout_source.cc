@@ -51,8 +51,7 @@ Status LayoutSource::Learn() {
     }
     return learned && index_.has_index() && !index_.MissingManifest();
   }));
-  Result<std::vector<LayoutImage>> images = index_.Images();
-  if (!images.ok()) return images.status();
+  if (!index_.has_index()) return index_.Images().status();  // says what kind of file this is not
   if (std::optional<std::string> missing = index_.MissingManifest())
     return DataLoss(where() + ": manifest " + *missing + " is not in the archive (truncated, or a missing last part?)");
   return Status::Ok();

@@ -16,7 +16,8 @@ class LayoutSource : public ImageSource {
  public:
   // Opens `path` and reads until the manifests of every index.json entry are known (in a ferry
   // bundle, only its start). Unsafe entries, a truncation, a corrupt blob, an invalid bundle.json
-  // or a missing manifest fail here, naming the archive and the entry.
+  // or a missing manifest fail here, naming the archive and the entry. Images() then names the
+  // images, when their names are full references (what `bundle load` needs).
   static Result<std::unique_ptr<LayoutSource>> Open(const std::string& path);
 
   const std::string& where() const { return scanner_.where(); }

@@ -3,9 +3,13 @@
 // streams together never hold more than the budget.
 #include "mirror/blob_stream.h"
 
+#include "common/sha256.h"
+
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cstring>
+#include <memory>
 #include <thread>
 
 using namespace ferry;
@@ -108,4 +112,41 @@ TEST_CASE("one chunk larger than the whole budget still passes when nothing else
   Result<std::string> got = ReadAll(stream);
   REQUIRE(got.ok());
   CHECK(got->size() == 100);
+}
+
+TEST_CASE("a checked reader passes exactly the blob's bytes and holds back the last ones until they match") {
+  std::string bytes(100000, 'x');
+  Descriptor blob{"", Sha256Digest(bytes), static_cast<int64_t>(bytes.size()), ""};
+  auto reader_over = [](const std::string& data) {
+    auto offset = std::make_shared<size_t>(0);
+    return [data, offset](char* buffer, size_t size) -> Result<size_t> {
+      size_t n = std::min(size, data.size() - *offset);
+      std::memcpy(buffer, data.data() + *offset, n);
+      *offset += n;
+      return n;
+    };
+  };
+  auto drain = [](CheckedReader& reader) -> Status {
+    char buffer[7000];
+    for (;;) {
+      Result<size_t> n = reader(buffer, sizeof buffer);
+      if (!n.ok()) return n.status();
+      if (*n == 0) return Status::Ok();
+    }
+  };
+  size_t seen = 0;
+  CheckedReader good(reader_over(bytes), blob, "here", [&](size_t n) { seen += n; });
+  CHECK(drain(good).ok());
+  CHECK(seen == bytes.size());
+
+  CheckedReader changed(reader_over(std::string(99999, 'x') + "y"), blob, "here");
+  Status s = drain(changed);
+  CHECK(s.code() == StatusCode::kDataLoss);
+  CHECK_THAT(s.message(), Catch::Contains("hash to") && Catch::Contains("nothing was committed"));
+  CHECK(changed.delivered() < static_cast<int64_t>(bytes.size()));  // the last bytes never went out
+
+  CheckedReader shorter(reader_over(bytes.substr(1)), blob, "here");
+  CHECK_THAT(drain(shorter).message(), Catch::Contains("ended after 99999 of 100000 bytes"));
+  CheckedReader longer(reader_over(bytes + "z"), blob, "here");
+  CHECK_THAT(drain(longer).message(), Catch::Contains("longer than its descriptor"));
 }
