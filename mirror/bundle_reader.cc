@@ -127,7 +127,9 @@ class ArchiveReader : public BundleReader {
       switch (archive_entry_filetype(e)) {
         case AE_IFREG: break;
         case AE_IFDIR: continue;
-        case AE_IFLNK: return InvalidArgument(at + "a symbolic link; refusing the archive");
+        case AE_IFLNK:
+          if (skip_symlinks_) continue;
+          return InvalidArgument(at + "a symbolic link; refusing the archive");
         case AE_IFCHR:
         case AE_IFBLK: return InvalidArgument(at + "a device file; refusing the archive");
         default: return InvalidArgument(at + "not a regular file; refusing the archive");
@@ -190,6 +192,7 @@ class DirectoryReader : public BundleReader {
       std::string rel = fs::relative(it->path(), root_, ec).generic_string();
       fs::file_status st = it->symlink_status(ec);
       std::string at = where_ + ": entry " + Quote(rel) + " is ";
+      if (fs::is_symlink(st) && skip_symlinks_) continue;
       if (fs::is_symlink(st)) return InvalidArgument(at + "a symbolic link; refusing the layout");
       if (fs::is_directory(st)) continue;
       if (!fs::is_regular_file(st)) return InvalidArgument(at + "a device or other special file; refusing the layout");
@@ -318,13 +321,19 @@ Result<std::vector<std::string>> FindBundleParts(const std::string& path, std::s
   return parts;
 }
 
-Result<std::unique_ptr<BundleReader>> BundleReader::Open(const std::string& path) {
+Result<std::unique_ptr<BundleReader>> BundleReader::Open(const std::string& path, bool skip_symlinks) {
   std::error_code ec;
-  if (fs::is_directory(path, ec)) return std::unique_ptr<BundleReader>(new DirectoryReader(path));
-  std::string where;
-  Result<std::vector<std::string>> parts = FindBundleParts(path, &where);
-  if (!parts.ok()) return parts.status();
-  return std::unique_ptr<BundleReader>(new ArchiveReader(std::move(*parts), where));
+  std::unique_ptr<BundleReader> reader;
+  if (fs::is_directory(path, ec)) {
+    reader.reset(new DirectoryReader(path));
+  } else {
+    std::string where;
+    Result<std::vector<std::string>> parts = FindBundleParts(path, &where);
+    if (!parts.ok()) return parts.status();
+    reader.reset(new ArchiveReader(std::move(*parts), where));
+  }
+  reader->skip_symlinks_ = skip_symlinks;
+  return reader;
 }
 
 }  // namespace ferry

@@ -32,7 +32,9 @@ class BundleReader {
 
   // Opens a directory, a tar file, or split parts (given NAME.000, or NAME when NAME.000 exists).
   // A gap in the parts, or a part of the wrong size, fails naming the part. Reads nothing else yet.
-  static Result<std::unique_ptr<BundleReader>> Open(const std::string& path);
+  // With `skip_symlinks` symbolic links are passed over instead of refused: `docker save` archives
+  // hold ID/layer.tar links beside the files their manifest.json names.
+  static Result<std::unique_ptr<BundleReader>> Open(const std::string& path, bool skip_symlinks = false);
 
   // How messages name the bundle: the path given, or NAME for split parts.
   const std::string& where() const { return where_; }
@@ -49,6 +51,7 @@ class BundleReader {
 
  protected:
   std::string where_;
+  bool skip_symlinks_ = false;
 };
 
 // The files to read for `path`, in order: [path] for one file, or every split part. Errors name

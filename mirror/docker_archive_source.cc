@@ -29,7 +29,7 @@ DockerArchiveSource::DockerArchiveSource(std::unique_ptr<BundleReader> reader)
       }) {}
 
 Result<std::unique_ptr<DockerArchiveSource>> DockerArchiveSource::Open(const std::string& path) {
-  Result<std::unique_ptr<BundleReader>> reader = BundleReader::Open(path);
+  Result<std::unique_ptr<BundleReader>> reader = BundleReader::Open(path, /*skip_symlinks=*/true);
   if (!reader.ok()) return reader.status();
   std::unique_ptr<DockerArchiveSource> source(new DockerArchiveSource(std::move(*reader)));
   FERRY_RETURN_IF_ERROR(source->Learn());

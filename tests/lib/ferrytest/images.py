@@ -236,3 +236,87 @@ def push_large_image(target, repo, tag, size, seed="large"):
     got = client.put_manifest(repo, tag, image.media_type, image.raw)
     assert got == image.digest, (got, image.digest)
     return image
+
+
+# --- attachments ------------------------------------------------------------------------------------
+COSIGN_LAYER = {"sig": "application/vnd.dev.cosign.simplesigning.v1+json",
+                "att": "application/vnd.dsse.envelope.v1+json",
+                "sbom": "text/spdx+json"}
+EMPTY_CONFIG = "application/vnd.oci.empty.v1+json"
+
+
+def cosign_tag(subject_digest, suffix):
+    """cosign's tag for what it attaches to `subject_digest`: sha256-<hex>.sig / .att / .sbom."""
+    return subject_digest.replace(":", "-") + "." + suffix
+
+
+def make_cosign_artifact(subject, suffix):
+    """What `cosign sign` / `attest` / `attach sbom` store under cosign_tag(subject.digest, suffix):
+    an OCI manifest whose one layer is the payload naming the subject, with cosign's annotations."""
+    payload = canonical_json({"critical": {"identity": {"docker-reference": "ferry.test/app"},
+                                           "image": {"docker-manifest-digest": subject.digest},
+                                           "type": f"cosign container image {suffix}"},
+                              "optional": {"seed": suffix}})
+    layer = Blob(COSIGN_LAYER[suffix], payload)
+    config = Blob(OCI["config"], canonical_json({"architecture": "", "os": "", "config": {},
+                                                 "rootfs": {"type": "layers", "diff_ids": [layer.digest]}}))
+    layer_desc = dict(layer.descriptor(), annotations={"dev.cosignproject.cosign/signature": "MEUCIQD" + suffix})
+    doc = {"schemaVersion": 2, "mediaType": OCI["manifest"], "config": config.descriptor(), "layers": [layer_desc]}
+    return Image(OCI["manifest"], canonical_json(doc), config, [layer], platform=None)
+
+
+def make_referrer(subject, artifact_type="application/spdx+json", seed="sbom"):
+    """An OCI 1.1 referrer of `subject` (an Image or Index): `subject` field, artifactType, empty config."""
+    config = Blob(EMPTY_CONFIG, b"{}")
+    layer = Blob(artifact_type, canonical_json({"spdxVersion": "SPDX-2.3", "name": seed}))
+    doc = {"schemaVersion": 2, "mediaType": OCI["manifest"], "artifactType": artifact_type,
+           "config": config.descriptor(), "layers": [layer.descriptor()],
+           "subject": {"mediaType": subject.media_type, "digest": subject.digest, "size": len(subject.raw)},
+           "annotations": {"org.opencontainers.image.created": "2024-01-01T00:00:00Z"}}
+    return Image(OCI["manifest"], canonical_json(doc), config, [layer], platform=None)
+
+
+def referrer_descriptor(referrer):
+    """How a referrers index lists `referrer`: with its artifactType and annotations."""
+    doc = json.loads(referrer.raw)
+    d = {"mediaType": referrer.media_type, "digest": referrer.digest, "size": len(referrer.raw)}
+    if doc.get("artifactType"):
+        d["artifactType"] = doc["artifactType"]
+    if doc.get("annotations"):
+        d["annotations"] = doc["annotations"]
+    return d
+
+
+def referrers_index(referrers):
+    """The OCI 1.1 fallback index (tag sha256-<hex> of the subject) listing `referrers`."""
+    return canonical_json({"schemaVersion": 2, "mediaType": OCI["index"],
+                           "manifests": [referrer_descriptor(r) for r in referrers]})
+
+
+@dataclass
+class Signed:
+    """An image pushed with a signature, an attestation, an SBOM (cosign's tags) and an OCI referrer."""
+    image: object
+    cosign: dict      # suffix -> Image
+    referrer: object  # Image
+
+    def attachment_digests(self):
+        return {a.digest for a in self.cosign.values()} | {self.referrer.digest}
+
+
+def push_signed(target, repo, tag, artifact, referrers_api=False):
+    """Pushes `artifact` and what cosign and an OCI 1.1 client would attach to it. Without
+    `referrers_api` (docker-registry 2.8) the referrer is also listed under the fallback tag, as
+    clients do for registries without the Referrers API."""
+    client = _client(target)
+    push(client, repo, tag, artifact)
+    cosign = {suffix: make_cosign_artifact(artifact, suffix) for suffix in ("sig", "att", "sbom")}
+    for suffix, a in cosign.items():
+        push(client, repo, cosign_tag(artifact.digest, suffix), a)
+    referrer = make_referrer(artifact)
+    push(client, repo, referrer.digest, referrer)
+    if not referrers_api:
+        raw = referrers_index([referrer])
+        got = client.put_manifest(repo, artifact.digest.replace(":", "-"), OCI["index"], raw)
+        assert got == sha256_digest(raw), (got, sha256_digest(raw))
+    return Signed(artifact, cosign, referrer)
