@@ -85,6 +85,17 @@ class TestMirrorThroughFaults(ServerTestCase):
         self.assertIn("3 of 3 images failed", r.err)
         self.assertEqual(self.target.requests_matching("PUT", "/manifests/"), 0)
 
+    def test_a_blob_that_keeps_failing_is_read_six_times_not_six_times_six(self):
+        # One retry policy at one level: the blob read is the step's, and nothing inside it retries.
+        image = next(i for i in self.release if not hasattr(i.artifact, "children"))
+        with open(self.images_file, "w") as f:
+            f.write(image.source + "\n")
+        with FaultProxy(self.upstream.host, always_fail=503, path_regex=r"/blobs/sha256:") as proxy:
+            r = self.mirror(proxy.host, self.target.host)
+        self.assertNotEqual(r.code, 0)
+        for blob in image.artifact.blobs():
+            self.assertEqual(proxy.requests_for(f"/blobs/{blob.digest}$", "GET"), 6, blob.digest)
+
 
 if __name__ == "__main__":
     unittest.main()
