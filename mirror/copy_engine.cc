@@ -61,7 +61,10 @@ struct BlobTask {
   std::map<std::string, std::vector<ImageTask*>> waiting;  // repository -> images there
   std::vector<std::string> placed;                          // repositories that have it
   std::set<std::string> checked;  // repositories already asked (HEAD), never twice
+  std::set<std::string> in_flight;  // repositories a worker is placing it in right now
   bool busy = false;              // queued for, or held by, a worker
+  bool queued = false;            // waiting in a ready set, under `weight`
+  int64_t weight = 0;             // its bytes times the repositories waiting: the work it unblocks
 };
 
 struct ImageTask {
@@ -133,11 +136,22 @@ class CopyRun {
     idle_.wait(lock, [&] { return outstanding_ == 0; });
   }
 
-  // Queues `b` for a worker: the largest waiting blob goes first, small ones on their own lane.
-  void Enqueue(BlobTask& b) {  // with mutex_ held
+  struct HeaviestFirst {
+    bool operator()(const BlobTask* a, const BlobTask* b) const {
+      if (a->weight != b->weight) return a->weight > b->weight;
+      return a->blob.digest < b->blob.digest;
+    }
+  };
+  using ReadySet = std::set<BlobTask*, HeaviestFirst>;
+  ReadySet& Ready(const BlobTask& b) { return b.blob.size < kSmallBlob ? small_ready_ : large_ready_; }
+
+  // Queues `b` for a worker (with mutex_ held). The blob that unblocks the most work goes first
+  // (a base layer many images share, a large layer), small ones on a lane of their own.
+  void Enqueue(BlobTask& b) {
     b.busy = true;
     bool small = b.blob.size < kSmallBlob;
-    (small ? small_ready_ : large_ready_).insert(&b);
+    Ready(b).insert(&b);
+    b.queued = true;
     Post(small ? small_ : large_, [this, small] {
       BlobTask* next;
       {
@@ -145,9 +159,18 @@ class CopyRun {
         auto& ready = small ? small_ready_ : large_ready_;
         next = *ready.begin();
         ready.erase(ready.begin());
+        next->queued = false;
       }
       PlaceAll(*next, nullptr);
     });
+  }
+
+
+  // The blob's weight changes with the repositories waiting for it (with mutex_ held).
+  void Reweigh(BlobTask& b) {
+    if (b.queued) Ready(b).erase(&b);
+    b.weight = b.blob.size * static_cast<int64_t>(std::max<size_t>(1, b.waiting.size()));
+    if (b.queued) Ready(b).insert(&b);
   }
 
   // --- images ---------------------------------------------------------------------------------
@@ -260,6 +283,7 @@ class CopyRun {
       if (std::find(b.placed.begin(), b.placed.end(), repo) != b.placed.end()) continue;
       b.waiting[repo].push_back(&t);
       ++t.blobs_pending;
+      Reweigh(b);
       if (!planned_ && !b.busy) Enqueue(b);
     }
   }
@@ -348,57 +372,73 @@ class CopyRun {
   }
 
   // --- blobs ----------------------------------------------------------------------------------
-  // Places `b` in every repository waiting for it. Without bytes at hand (a sequential source
-  // before its pass) only what needs no bytes is done: keep, mount.
+  // Places `b` in every repository waiting for it: one at a time until it is in one of them, then
+  // the others in parallel (they mount it from there). Without bytes at hand (a sequential source
+  // before its pass) only what needs none is done: keep, mount.
   void PlaceAll(BlobTask& b, BlobBytes* bytes) {
     std::set<std::string> tried;
     for (;;) {
-      std::string repo;  // "" is a repository too (a layout's plain tags)
-      std::vector<std::string> candidates;
-      bool check;
+      std::vector<std::string> repos;  // "" is a repository too (a layout's plain tags)
       {
         std::lock_guard<std::mutex> lock(mutex_);
-        auto next = std::find_if(b.waiting.begin(), b.waiting.end(), [&](const auto& w) { return !tried.count(w.first); });
-        if (next == b.waiting.end()) {
+        for (const auto& [repo, images] : b.waiting)
+          if (!tried.count(repo) && !b.in_flight.count(repo)) repos.push_back(repo);
+        // Once it is somewhere, the rest are mounts, which need no bytes: all at once.
+        if (!b.placed.empty() && repos.size() > 1 && sink_.mounts()) {
+          for (const std::string& repo : repos) b.in_flight.insert(repo);
+          for (const std::string& repo : repos) Post(small_, [this, &b, repo] { PlaceOne(b, repo, nullptr); });
+          repos.clear();
+        }
+        if (repos.empty()) {
           b.busy = false;
           return;
         }
-        repo = next->first;
-        tried.insert(repo);
-        candidates = b.placed;
-        check = b.checked.insert(repo).second;
+        tried.insert(repos.front());
+        b.in_flight.insert(repos.front());
       }
-      for (const std::string& hint : sink_.MountHints(repo, b.blob)) candidates.push_back(hint);
-      if (std::string own = source_.MountableRepository(b.source_repository); !own.empty()) candidates.push_back(own);
-
-      RetryBudget budget(options_.retry);
-      Result<std::optional<BlobAction>> action = Retrying<std::optional<BlobAction>>(
-          budget, [&] { return PlaceIn(b, repo, candidates, check, bytes, budget); });
-      if (action.ok() && !action->has_value()) continue;  // needs bytes this call does not have
-      std::vector<ImageTask*> ready;
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        std::vector<ImageTask*> images = std::move(b.waiting[repo]);
-        b.waiting.erase(repo);
-        if (action.ok()) {
-          b.placed.push_back(repo);
-          Count(b.blob, **action);
-        } else {
-          failures_.push_back(action.status());
-        }
-        for (ImageTask* t : images) {
-          if (!action.ok() && t->result.status.ok())
-            t->result.status = action.status().WithContext(t->result.image.name);
-          --t->blobs_pending;
-          CollectReady(*t, ready);
-        }
-      }
-      if (action.ok()) {
-        sink_.Placed(repo, b.blob);
-        observer_->OnBlobDone(b.blob, **action);
-      }
-      Start(ready);
+      PlaceOne(b, repos.front(), bytes);
     }
+  }
+
+  void PlaceOne(BlobTask& b, const std::string& repo, BlobBytes* bytes) {
+    std::vector<std::string> candidates;
+    bool check;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      candidates = b.placed;
+      // A repository of this run has it: mounting is the check (201 when it is there either way).
+      check = b.checked.insert(repo).second && (b.placed.empty() || !sink_.mounts());
+    }
+    for (const std::string& hint : sink_.MountHints(repo, b.blob)) candidates.push_back(hint);
+    if (std::string own = source_.MountableRepository(b.source_repository); !own.empty()) candidates.push_back(own);
+
+    RetryBudget budget(options_.retry);
+    Result<std::optional<BlobAction>> action = Retrying<std::optional<BlobAction>>(
+        budget, [&] { return PlaceIn(b, repo, candidates, check, bytes, budget); });
+    std::vector<ImageTask*> ready;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      b.in_flight.erase(repo);
+      if (action.ok() && !action->has_value()) return;  // needs bytes this call does not have
+      std::vector<ImageTask*> images = std::move(b.waiting[repo]);
+      b.waiting.erase(repo);
+      if (action.ok()) {
+        b.placed.push_back(repo);
+        Count(b.blob, **action);
+      } else {
+        failures_.push_back(action.status());
+      }
+      for (ImageTask* t : images) {
+        if (!action.ok() && t->result.status.ok()) t->result.status = action.status().WithContext(t->result.image.name);
+        --t->blobs_pending;
+        CollectReady(*t, ready);
+      }
+    }
+    if (action.ok()) {
+      sink_.Placed(repo, b.blob);
+      observer_->OnBlobDone(b.blob, **action);
+    }
+    Start(ready);
   }
 
   // One attempt at placing `b` in `repo`; nullopt: it needs bytes `bytes` cannot give (now).
@@ -681,13 +721,6 @@ class CopyRun {
       if (t->result.status.ok()) t->result.status = finished;
   }
 
-  struct LargestFirst {
-    bool operator()(const BlobTask* a, const BlobTask* b) const {
-      if (a->blob.size != b->blob.size) return a->blob.size > b->blob.size;
-      return a->blob.digest < b->blob.digest;
-    }
-  };
-
   ImageSource& source_;
   ImageSink& sink_;
   const CopyOptions& options_;
@@ -701,7 +734,7 @@ class CopyRun {
   std::map<std::string, std::vector<std::string>> tags_;  // source repository -> its tags
   std::map<std::string, BlobTask> blobs_;
   std::vector<BlobTask*> blob_order_;
-  std::set<BlobTask*, LargestFirst> large_ready_, small_ready_;
+  ReadySet large_ready_, small_ready_;
   std::vector<Status> failures_;
   CopyTotals totals_;
   CopyPlan plan_;
@@ -714,7 +747,7 @@ class CopyRun {
   int outstanding_ = 0;
   // Last: destroyed (joined) first, while everything their tasks use still exists.
   TaskPool work_;   // resolving images, pushing manifests
-  TaskPool large_;  // blobs of 1 MiB and more, largest first
+  TaskPool large_;  // blobs of 1 MiB and more, heaviest first
   TaskPool small_;  // smaller blobs, so they never wait behind the large ones
 };
 

@@ -13,8 +13,10 @@
 //    sink commits it (blob_stream.h);
 //  - pushes an image's manifests once all its blobs are in place, children before their index,
 //    and reads the digest back.
-// Blobs start as soon as their image is known; the largest go first, so the long transfers
-// overlap with everything else, and small ones go on connections of their own so they never wait
+// Blobs start as soon as their image is known. The blob that unblocks the most work goes first
+// (its size times the repositories waiting for it: a base layer many images share, a large
+// layer), so the long transfers overlap with everything else; once a blob is in one repository the
+// others mount it all at once; small blobs go on connections of their own so they never wait
 // behind large ones. A source that can only be read front to back (an archive) is read in passes
 // instead: its manifests first, then its blobs are handed to the transfers as the pass reaches
 // them. A sink that must lay out everything up front (an archive) is given the whole plan first.

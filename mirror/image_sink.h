@@ -56,6 +56,9 @@ class ImageSink {
   virtual std::vector<std::string> MountHints(const std::string& /*repository*/, const Descriptor& /*blob*/) {
     return {};
   }
+  // Whether MountBlob can link blobs between repositories (registries); a sink without it
+  // (layouts, archives) holds each blob once for all its repositories anyway.
+  virtual bool mounts() const { return false; }
   // Links `blob` from repository `from` of this sink (or of the same registry). false = declined.
   virtual Result<bool> MountBlob(const std::string& /*repository*/, const Descriptor& /*blob*/,
                                  const std::string& /*from*/) {

@@ -23,6 +23,7 @@ class RegistrySink : public ImageSink {
   std::string Where(const std::string& repository) const override;
   Result<bool> HasBlob(const std::string& repository, const Descriptor& blob) override;
   std::vector<std::string> MountHints(const std::string& repository, const Descriptor& blob) override;
+  bool mounts() const override { return true; }
   Result<bool> MountBlob(const std::string& repository, const Descriptor& blob, const std::string& from) override;
   Status PutBlob(const std::string& repository, const Descriptor& blob, const BodyReader& reader) override;
   void Placed(const std::string& repository, const Descriptor& blob) override;

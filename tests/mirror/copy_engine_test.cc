@@ -342,3 +342,27 @@ TEST_CASE("a docker-archive becomes a schema 2 image whose layers are named by t
     CHECK(saved.images[0].digest == report.images[0].digest);
   }
 }
+
+TEST_CASE("a layer several repositories share is written once to an archive and to a layout") {
+  TempDir dir;
+  MemorySource source("memory");
+  std::string base = Bytes("shared-base", 4000);
+  std::vector<CopyImage> images;
+  for (const char* name : {"a", "b", "c"}) {
+    Add(source, name, "v1", MakeImage(name, 1, 3000, {base}));
+    images.push_back({std::string("gcr.io/x/") + name + ":v1", {name, "v1", ""}, {std::string("gcr.io/x/") + name, "v1", ""}});
+  }
+  auto archive = Archive(dir / "b.tar", BundleInfo{.ferry_version = "test"});
+  CopyReport saved = RunCopy(source, *archive, images, kFast);
+  RequireCopied(saved);
+  CHECK(saved.totals.blobs == 7);  // 3 configs, 3 layers, the base
+  CHECK(saved.totals.blobs_copied == 7);
+  CHECK(saved.totals.blobs_skipped == 2);  // the base, already in the archive for the 2nd and 3rd image
+
+  auto layout = Layout(dir / "l");
+  std::vector<CopyImage> named = images;
+  for (CopyImage& i : named) i.to = {"", i.from.repository, ""};
+  CopyReport copied = RunCopy(source, *layout, named, kFast);
+  RequireCopied(copied);
+  CHECK(BlobFiles(dir / "l") == 7 + 3);
+}
