@@ -716,6 +716,13 @@ def targets(agg, unique_bytes, bound):
     return out
 
 
+def tool_versions():
+    """(skopeo's version line, docker-registry's version)."""
+    skopeo = subprocess.run(["skopeo", "--version"], capture_output=True, text=True).stdout.strip()
+    registry = subprocess.run(["docker-registry", "--version"], capture_output=True, text=True).stdout.strip()
+    return skopeo, registry.split(" ")[-1]
+
+
 def small_targets(agg, unique_bytes):
     """[(target, measured, met)] for the small release over loopback (medians)."""
     def find(tool):
@@ -740,9 +747,7 @@ def small_targets(agg, unique_bytes):
 
 
 def small_markdown(agg, result, bench, image_set, command, elapsed, notes=""):
-    skopeo_version = subprocess.run(["skopeo", "--version"], capture_output=True, text=True).stdout.strip()
-    registry_version = subprocess.run(["docker-registry", "--version"], capture_output=True,
-                                      text=True).stdout.strip().split(" ")[-1]
+    skopeo_version, registry_version = tool_versions()
     n = len(image_set)
     lines = [
         "## ferry mirror: a small release over loopback",
@@ -775,10 +780,8 @@ def markdown(agg, result, bench, image_set, command, elapsed):
     nplat = sum(max(1, len(i["children"])) for i in image_set)
     multi = [i["source"] for i in image_set if i["children"]]
     bound = bench.unique_bytes / TOTAL_BPS
-    skopeo_version = subprocess.run(["skopeo", "--version"], capture_output=True, text=True).stdout.strip()
+    skopeo_version, registry_version = tool_versions()
     ferry_version = bench.args.build_info
-    registry_version = subprocess.run(["docker-registry", "--version"], capture_output=True,
-                                      text=True).stdout.strip().split(" ")[-1]
     lines = [
         "## ferry mirror",
         "",
