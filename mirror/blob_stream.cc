@@ -28,22 +28,32 @@ BlobStream::~BlobStream() {
   if (buffered_ > 0) budget_.Give(buffered_);
 }
 
-Status BlobStream::Write(std::string chunk) {
-  {
+Status BlobStream::Write(std::string_view bytes) {
+  while (!bytes.empty()) {
+    int64_t n;
+    {
+      // This stream's own room first: a fast reader must not fill the budget ahead of a slow writer.
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait(lock, [&] { return abandoned_ || buffered_ < capacity_; });
+      if (abandoned_) return abandon_status_;
+      n = std::min<int64_t>(static_cast<int64_t>(bytes.size()), capacity_ - buffered_);
+    }
+    // Taken outside the lock: the upload side must be able to read (and so give back) meanwhile.
+    budget_.Take(n);
     std::lock_guard<std::mutex> lock(mutex_);
-    if (abandoned_) return abandon_status_;
+    if (abandoned_) {
+      budget_.Give(n);
+      return abandon_status_;
+    }
+    if (!ring_) ring_.reset(new char[static_cast<size_t>(capacity_)]);  // not zeroed: untouched pages stay free
+    int64_t tail = (head_ + buffered_) % capacity_;
+    int64_t first = std::min(n, capacity_ - tail);
+    std::memcpy(ring_.get() + tail, bytes.data(), static_cast<size_t>(first));
+    std::memcpy(ring_.get(), bytes.data() + first, static_cast<size_t>(n - first));
+    buffered_ += n;
+    bytes.remove_prefix(static_cast<size_t>(n));
+    changed_.notify_all();
   }
-  // Taken outside the lock: the upload side must be able to read (and so give back) meanwhile.
-  const int64_t size = static_cast<int64_t>(chunk.size());
-  budget_.Take(size);
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (abandoned_) {
-    budget_.Give(size);
-    return abandon_status_;
-  }
-  chunks_.push_back(std::move(chunk));
-  buffered_ += size;
-  changed_.notify_all();
   return Status::Ok();
 }
 
@@ -61,31 +71,24 @@ Result<size_t> BlobStream::Read(char* buffer, size_t size) {
     if (!close_status_.ok()) return close_status_;
     return size_t{0};
   }
-  size_t copied = 0;
-  while (copied < size && !chunks_.empty()) {
-    const std::string& front = chunks_.front();
-    size_t n = std::min(size - copied, front.size() - front_pos_);
-    std::memcpy(buffer + copied, front.data() + front_pos_, n);
-    copied += n;
-    front_pos_ += n;
-    if (front_pos_ == front.size()) {
-      chunks_.pop_front();
-      front_pos_ = 0;
-    }
-  }
-  buffered_ -= static_cast<int64_t>(copied);
-  budget_.Give(static_cast<int64_t>(copied));
-  return copied;
+  int64_t n = std::min<int64_t>(static_cast<int64_t>(size), buffered_);
+  int64_t first = std::min(n, capacity_ - head_);
+  std::memcpy(buffer, ring_.get() + head_, static_cast<size_t>(first));
+  std::memcpy(buffer + first, ring_.get(), static_cast<size_t>(n - first));
+  head_ = (head_ + n) % capacity_;
+  buffered_ -= n;
+  budget_.Give(n);
+  changed_.notify_all();  // the writer may be waiting for room
+  return static_cast<size_t>(n);
 }
 
 void BlobStream::Abandon(Status status) {
   std::lock_guard<std::mutex> lock(mutex_);
   abandoned_ = true;
   abandon_status_ = std::move(status);
-  chunks_.clear();
-  front_pos_ = 0;
   budget_.Give(buffered_);
   buffered_ = 0;
+  ring_.reset();
   changed_.notify_all();
 }
 

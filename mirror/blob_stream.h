@@ -9,9 +9,10 @@
 
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "common/http_client.h"
 #include "common/sha256.h"
@@ -38,15 +39,20 @@ class ByteBudget {
 
 class BlobStream {
  public:
-  explicit BlobStream(ByteBudget& budget) : budget_(budget) {}
+  // At most `capacity` bytes wait in this stream, and all streams of `budget` together at most the
+  // budget's capacity. The buffer is one ring, allocated on the first write: chunks do not each
+  // take an allocation of their own (they come from one thread and go on another, and glibc's
+  // per-thread arenas would keep every high-water mark).
+  explicit BlobStream(ByteBudget& budget, int64_t capacity = 1 << 20) : budget_(budget), capacity_(capacity) {}
   ~BlobStream();  // gives back what is still buffered
   BlobStream(const BlobStream&) = delete;
   BlobStream& operator=(const BlobStream&) = delete;
 
-  // Reader side. Write blocks while the budget is spent. Once the upload side abandoned the stream
-  // it drops the chunk and returns the abandon Status (OK: the bytes are not needed). Close ends
-  // the stream: OK = all bytes written; an error is what the upload side's next Read returns.
-  Status Write(std::string chunk);
+  // Reader side. Write blocks while this stream is full or the budget is spent. Once the upload
+  // side abandoned the stream it drops the bytes and returns the abandon Status (OK: the bytes are
+  // not needed). Close ends the stream: OK = all bytes written; an error is what the upload side's
+  // next Read returns.
+  Status Write(std::string_view bytes);
   void Close(Status status);
 
   // Upload side (a BodyReader): up to `size` bytes, blocking until some are there; 0 at the end
@@ -58,10 +64,11 @@ class BlobStream {
 
  private:
   ByteBudget& budget_;
+  const int64_t capacity_;
   mutable std::mutex mutex_;
   std::condition_variable changed_;
-  std::deque<std::string> chunks_;  // the front one partly read
-  size_t front_pos_ = 0;
+  std::unique_ptr<char[]> ring_;  // capacity_ bytes once the first write comes
+  int64_t head_ = 0;              // where the oldest buffered byte is
   int64_t buffered_ = 0;
   bool closed_ = false, abandoned_ = false;
   Status close_status_, abandon_status_;

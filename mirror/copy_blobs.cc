@@ -166,7 +166,7 @@ Status CopyRun::Transfer(BlobTask& b, const std::string& repo, const std::string
     for (;;) {
       s = source_.ReadBlob(b.source_repository, b.blob, delivered, [&](std::string_view chunk) -> Status {
         if (stream.abandoned()) return Unavailable("not needed any more");
-        FERRY_RETURN_IF_ERROR(stream.Write(std::string(chunk)));
+        FERRY_RETURN_IF_ERROR(stream.Write(chunk));
         delivered += static_cast<int64_t>(chunk.size());
         return Status::Ok();
       });

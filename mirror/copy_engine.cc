@@ -2,6 +2,7 @@
 #include "mirror/copy_run.h"
 
 #include <algorithm>
+#include <future>
 
 namespace ferry::copy_run {
 
@@ -40,6 +41,14 @@ void CopyRun::Resolve(ImageTask& t) {
   ImageResult& r = t.result;
   const CopyImage& image = r.image;
   RetryBudget budget(options_.retry);
+  // The repository's tags (where attachments are found) come meanwhile, not one round trip later.
+  std::future<Result<std::vector<std::string>>> tags;
+  bool attachments = options_.attachments && !options_.dry_run && t.depth < kMaxAttachmentDepth;
+  if (attachments) tags = std::async(std::launch::async, [this, &image] { return Tags(image.from.repository); });
+  // And so does the answer whether the sink has it, when it is asked for by tag.
+  std::future<Result<std::optional<std::string>>> tagged;
+  if (!image.to.tag.empty())
+    tagged = std::async(std::launch::async, [this, &image] { return sink_.ManifestDigest(image.to.repository, image.to.tag); });
   Result<ResolvedImage> resolved = Retrying<ResolvedImage>(budget, [&] {
     return ResolveImage(source_, image.from.repository, image.from.identifier(),
                         t.depth == 0 ? options_.platforms : std::vector<std::string>(), image.name);
@@ -56,14 +65,28 @@ void CopyRun::Resolve(ImageTask& t) {
   if (!image.to.digest.empty() && image.to.digest != r.digest)
     return Resolved(t, InvalidArgument("destination " + sink_.Where(image.to.repository) + " names digest " +
                                        image.to.digest + " but " + image.name + " has digest " + r.digest));
-  Result<std::optional<std::string>> there = Retrying<std::optional<std::string>>(
-      budget, [&] { return sink_.ManifestDigest(image.to.repository, t.identifier); });
+  const bool asked = tagged.valid();
+  Result<std::optional<std::string>> there = asked ? tagged.get() : Status(StatusCode::kUnavailable, "not asked");
+  if (!asked || (!there.ok() && budget.Again(there.status())))
+    there = Retrying<std::optional<std::string>>(
+        budget, [&] { return sink_.ManifestDigest(image.to.repository, t.identifier); });
   if (!there.ok()) return Resolved(t, there.status());
   r.already_present = there->has_value() && **there == r.digest;
   if (t.depth == 0) observer_->OnImageResolved(r);
-  if (options_.attachments && !options_.dry_run && t.depth < kMaxAttachmentDepth)
-    if (Status found = FindAttachmentsOf(t, budget); !found.ok()) return Resolved(t, found);
+  if (!attachments) return Resolved(t, Status::Ok());
+  // Its blobs start now; finding its attachments only holds back the image's end.
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++t.attachments_pending;
+  }
   Resolved(t, Status::Ok());
+  Status found = FindAttachmentsOf(t, tags.get(), budget);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!found.ok() && t.result.status.ok()) t.result.status = found;
+    --t.attachments_pending;
+  }
+  MaybeDone(t);
 }
 
 // The image is read (or failed to be): its blobs join the run, and it waits for them.
@@ -83,9 +106,10 @@ void CopyRun::Resolved(ImageTask& t, const Status& status) {
 }
 
 // Finds what is attached to the image's manifests and queues each as an image of its own.
-Status CopyRun::FindAttachmentsOf(ImageTask& t, RetryBudget& budget) {
+Status CopyRun::FindAttachmentsOf(ImageTask& t, Result<std::vector<std::string>> tags, RetryBudget& budget) {
   const std::string& repo = t.result.image.from.repository;
-  Result<std::vector<std::string>> tags = Retrying<std::vector<std::string>>(budget, [&] { return Tags(repo); });
+  if (!tags.ok() && budget.Again(tags.status()))
+    tags = Retrying<std::vector<std::string>>(budget, [&] { return Tags(repo); });
   if (!tags.ok()) return tags.status();
   std::vector<std::string> subjects;
   for (const Manifest& m : t.image.manifests)

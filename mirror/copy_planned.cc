@@ -83,7 +83,9 @@ Status CopyRun::Visit(BlobTask& b, const BodyReader& read, bool inline_writes) {
     b.busy = true;
   }
   auto bytes = std::make_shared<BlobBytes>();
-  bytes->stream = std::make_shared<BlobStream>(budget_);
+  // One stream is filled at a time here: it may use the whole budget, so the pass can read ahead
+  // of a slow upload and go on to the next entries.
+  bytes->stream = std::make_shared<BlobStream>(budget_, kStreamBudget);
   if (inline_writes) {
     // The sink takes one blob at a time: no thread, the pass's reader feeds the write directly.
     std::thread place([this, &b, bytes] {
@@ -111,7 +113,7 @@ Status CopyRun::Pump(const BodyReader& read, BlobStream& stream) {
       return n.status();
     }
     if (*n == 0) break;
-    (void)stream.Write(chunk.substr(0, *n));
+    (void)stream.Write(std::string_view(chunk).substr(0, *n));
   }
   stream.Close(Status::Ok());
   return Status::Ok();

@@ -114,8 +114,9 @@ class CopyRun {
   void Resolve(ImageTask& t);
   // The image is read (or failed to be): its blobs join the run, and it waits for them.
   void Resolved(ImageTask& t, const Status& status);
-  // Finds what is attached to the image's manifests and queues each as an image of its own.
-  Status FindAttachmentsOf(ImageTask& t, RetryBudget& budget);
+  // Finds what is attached to the image's manifests (`tags`: its repository's) and queues each as
+  // an image of its own.
+  Status FindAttachmentsOf(ImageTask& t, Result<std::vector<std::string>> tags, RetryBudget& budget);
   Result<std::vector<std::string>> Tags(const std::string& repo);
   // Queues `t`'s manifest push once nothing holds it back (with mutex_ held): it is read, its blobs
   // are in place, a planned run has placed every blob, and an attachment's image is pushed.

@@ -150,3 +150,26 @@ TEST_CASE("a checked reader passes exactly the blob's bytes and holds back the l
   CheckedReader longer(reader_over(bytes + "z"), blob, "here");
   CHECK_THAT(drain(longer).message(), Catch::Contains("longer than its descriptor"));
 }
+
+TEST_CASE("a stream holds at most its own capacity, however much budget is left") {
+  ByteBudget budget(1 << 30);
+  BlobStream stream(budget, 3000);
+  std::atomic<int64_t> peak{0};
+  std::atomic<bool> writes_ok{true};
+  std::thread writer([&] {
+    for (int i = 0; i < 100; ++i) {
+      if (!stream.Write(std::string(1000, 'x')).ok()) writes_ok = false;
+      int64_t used = budget.used(), seen = peak.load();
+      while (used > seen && !peak.compare_exchange_weak(seen, used)) {
+      }
+    }
+    stream.Close(Status::Ok());
+  });
+  Result<std::string> all = ReadAll(stream);
+  writer.join();
+  CHECK(writes_ok);
+  REQUIRE(all.ok());
+  CHECK(all->size() == 100000);
+  CHECK(peak.load() <= 3000);  // the budget would have taken it all
+  CHECK(budget.used() == 0);
+}
