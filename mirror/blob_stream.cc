@@ -4,6 +4,11 @@
 #include <cstring>
 
 namespace ferry {
+namespace {
+
+constexpr size_t kBlock = 64 << 10;
+
+}  // namespace
 
 void ByteBudget::Take(int64_t bytes) {
   std::unique_lock<std::mutex> lock(mutex_);
@@ -45,11 +50,14 @@ Status BlobStream::Write(std::string_view bytes) {
       budget_.Give(n);
       return abandon_status_;
     }
-    if (!ring_) ring_.reset(new char[static_cast<size_t>(capacity_)]);  // not zeroed: untouched pages stay free
-    int64_t tail = (head_ + buffered_) % capacity_;
-    int64_t first = std::min(n, capacity_ - tail);
-    std::memcpy(ring_.get() + tail, bytes.data(), static_cast<size_t>(first));
-    std::memcpy(ring_.get(), bytes.data() + first, static_cast<size_t>(n - first));
+    for (int64_t copied = 0; copied < n;) {
+      if (blocks_.empty() || blocks_.back().end == kBlock) blocks_.push_back({std::make_unique_for_overwrite<char[]>(kBlock)});
+      Block& last = blocks_.back();
+      size_t m = std::min(kBlock - last.end, static_cast<size_t>(n - copied));
+      std::memcpy(last.bytes.get() + last.end, bytes.data() + copied, m);
+      last.end += m;
+      copied += static_cast<int64_t>(m);
+    }
     buffered_ += n;
     bytes.remove_prefix(static_cast<size_t>(n));
     changed_.notify_all();
@@ -71,15 +79,19 @@ Result<size_t> BlobStream::Read(char* buffer, size_t size) {
     if (!close_status_.ok()) return close_status_;
     return size_t{0};
   }
-  int64_t n = std::min<int64_t>(static_cast<int64_t>(size), buffered_);
-  int64_t first = std::min(n, capacity_ - head_);
-  std::memcpy(buffer, ring_.get() + head_, static_cast<size_t>(first));
-  std::memcpy(buffer + first, ring_.get(), static_cast<size_t>(n - first));
-  head_ = (head_ + n) % capacity_;
-  buffered_ -= n;
-  budget_.Give(n);
+  size_t n = 0;
+  while (n < size && !blocks_.empty()) {
+    Block& front = blocks_.front();
+    size_t m = std::min(size - n, front.end - front.begin);
+    std::memcpy(buffer + n, front.bytes.get() + front.begin, m);
+    front.begin += m;
+    n += m;
+    if (front.begin == front.end) blocks_.pop_front();  // freed as soon as it is read
+  }
+  buffered_ -= static_cast<int64_t>(n);
+  budget_.Give(static_cast<int64_t>(n));
   changed_.notify_all();  // the writer may be waiting for room
-  return static_cast<size_t>(n);
+  return n;
 }
 
 void BlobStream::Abandon(Status status) {
@@ -88,7 +100,7 @@ void BlobStream::Abandon(Status status) {
   abandon_status_ = std::move(status);
   budget_.Give(buffered_);
   buffered_ = 0;
-  ring_.reset();
+  blocks_.clear();
   changed_.notify_all();
 }
 

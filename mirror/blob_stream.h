@@ -9,6 +9,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -40,9 +41,9 @@ class ByteBudget {
 class BlobStream {
  public:
   // At most `capacity` bytes wait in this stream, and all streams of `budget` together at most the
-  // budget's capacity. The buffer is one ring, allocated on the first write: chunks do not each
-  // take an allocation of their own (they come from one thread and go on another, and glibc's
-  // per-thread arenas would keep every high-water mark).
+  // budget's capacity. Bytes wait in blocks of 64 KiB, each freed as soon as it is read, so what
+  // stays resident follows what is buffered (not one allocation per chunk: chunks come from one
+  // thread and go on another, and glibc's per-thread arenas would keep every high-water mark).
   explicit BlobStream(ByteBudget& budget, int64_t capacity = 1 << 20) : budget_(budget), capacity_(capacity) {}
   ~BlobStream();  // gives back what is still buffered
   BlobStream(const BlobStream&) = delete;
@@ -67,8 +68,11 @@ class BlobStream {
   const int64_t capacity_;
   mutable std::mutex mutex_;
   std::condition_variable changed_;
-  std::unique_ptr<char[]> ring_;  // capacity_ bytes once the first write comes
-  int64_t head_ = 0;              // where the oldest buffered byte is
+  struct Block {
+    std::unique_ptr<char[]> bytes;
+    size_t begin = 0, end = 0;  // the unread part
+  };
+  std::deque<Block> blocks_;
   int64_t buffered_ = 0;
   bool closed_ = false, abandoned_ = false;
   Status close_status_, abandon_status_;
