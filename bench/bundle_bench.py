@@ -20,7 +20,7 @@ Measured per run: wall time; peak RSS and user+sys CPU (/usr/bin/time -v; for th
 largest RSS and the summed CPU); CPU the registries used; temporary disk: every tool runs with
 TMPDIR, HOME and its working directory pointing at fresh empty directories, and a thread samples,
 every 50 ms, the allocated size of everything in them, of every file in the output (save) or input
-(load) directory that is not the archive itself (ferry's NAME.partial-PID, renamed into place at
+(load) directory that is not the archive itself (ferry's temporary .NAME.ferry-PID-…, renamed into place at
 the end, counts as the archive), and of files the tool's processes hold open for writing anywhere
 else or that were deleted while open (/proc/PID/fd). After every load the target is checked image
 by image against the source: manifest digest and bytes, child manifests, every blob; for skopeo
@@ -387,7 +387,9 @@ class Bench:
         argv = [self.args.ferry, "bundle", "save", "--images", self.list_path, "-o", archive]
         for registry, prefix in mb.PREFIX.items():
             argv += ["--source-mirror", f"{registry}={self.upstream.host}/{prefix}"]
-        partial = re.compile(re.escape(archive) + r"(\.partial-\d+)?$")
+        # The archive, or its temporary file (common/atomic_file: .NAME.ferry-PID-N-RANDOM beside it).
+        partial = re.compile(re.escape(archive) + "$|" + re.escape(os.path.join(out, "." + os.path.basename(archive))) +
+                             r"\.ferry-\d+-\d+-\w+$")
         watch = self.watch(wd, out, lambda p: bool(partial.match(p)))
         env = tool_env(os.path.join(wd, "home"), os.path.join(wd, "tmp"))
         row = self.measure("save", "ferry", f".{fmt}", lambda: run_timed(
@@ -767,7 +769,7 @@ def markdown(agg, result, bench, command, elapsed):
         "CPU); CPU both registries used meanwhile; *temporary disk*: every tool ran with `TMPDIR`, `HOME` (so "
         "`~/.cache`) and its working directory pointing at fresh empty directories (skopeo also `--tmpdir`), and a "
         f"thread sampled every {args.sample_ms:.0f} ms the allocated size of everything in them, of every file next "
-        "to the archive that is not the archive (ferry writes `NAME.partial-PID` and renames it: that counts as the "
+        "to the archive that is not the archive (ferry writes a temporary `.NAME.ferry-PID-…` and renames it: that counts as the "
         "archive), of new entries in /var/tmp the tool had files open in, and of files the tool's processes held "
         "open for writing anywhere else or had deleted while open (`/proc/PID/fd`); the column is the largest sum "
         "of what was gone again by the end; *other files left*: what the run added to files that stay (caches). "

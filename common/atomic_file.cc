@@ -161,7 +161,7 @@ Result<AtomicFile> AtomicFile::Create(const std::string& path) {
 }
 
 Status AtomicFile::Write(std::string_view bytes) {
-  if (fd_ < 0) return Internal("write to " + path_ + " after it was committed or abandoned");
+  if (fd_ < 0) return Internal("write to " + path_ + " after it was closed, committed or abandoned");
   while (!bytes.empty()) {
     ssize_t n = write(fd_, bytes.data(), bytes.size());
     if (n < 0 && errno == EINTR) continue;
@@ -181,13 +181,20 @@ Status AtomicFile::Truncate() {
   return Status::Ok();
 }
 
-Status AtomicFile::Commit() {
-  if (fd_ < 0) return Internal("commit of " + path_ + " after it was committed or abandoned");
+Status AtomicFile::Close() {
+  if (fd_ < 0) return Internal("closing " + path_ + " after it was closed, committed or abandoned");
   Status s;
   if (fsync(fd_) != 0) s = IoError("cannot write " + path_ + ": " + Errno());
   int fd = fd_;
   fd_ = -1;
   if (close(fd) != 0 && s.ok()) s = IoError("cannot write " + path_ + ": " + Errno());
+  if (!s.ok()) Discard();
+  return s;
+}
+
+Status AtomicFile::Commit() {
+  if (temp_.empty()) return Internal("commit of " + path_ + " after it was committed or abandoned");
+  Status s = fd_ >= 0 ? Close() : Status::Ok();
   if (s.ok() && rename(temp_.c_str(), path_.c_str()) != 0) s = IoError("cannot replace " + path_ + ": " + Errno());
   if (!s.ok()) {
     Discard();

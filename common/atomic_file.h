@@ -33,6 +33,9 @@ class AtomicFile {
   Status Write(std::string_view bytes);
   // Empties the temporary file, for another attempt at its content.
   Status Truncate();
+  // Flushes the bytes to disk and closes the descriptor; the file stays temporary until Commit()
+  // renames it (or is removed as above). For writers that keep many files to commit together.
+  Status Close();
   // Flushes, renames over the final path and flushes the directory. After an error the final
   // path is untouched and the temporary file is gone.
   Status Commit();

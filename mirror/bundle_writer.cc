@@ -2,12 +2,10 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <fcntl.h>
 #include <unistd.h>
 #include <zstd.h>
 
 #include <cctype>
-#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -19,14 +17,7 @@ constexpr size_t kMaxParts = 1000;
 // Fixed, so the output does not depend on zstd's defaults; small, so memory stays low.
 constexpr int kZstdJobSize = 2 << 20;
 
-std::string Errno() { return std::strerror(errno); }
-
 std::string Hex(const std::string& digest) { return digest.starts_with("sha256:") ? digest.substr(7) : digest; }
-
-std::string DirectoryOf(const std::string& path) {
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  return dir.empty() ? "." : dir;
-}
 
 }  // namespace
 
@@ -75,14 +66,25 @@ Result<std::unique_ptr<BundleWriter>> BundleWriter::Create(const std::string& pa
   return writer;
 }
 
+// Never a failure as far as libarchive knows: after one its state turns fatal, and then
+// archive_write_free skips the close that frees its buffers (libarchive 3.6 leaks them). The first
+// error is kept in output_error_, which every call checks (Checked), and later bytes are dropped,
+// as are the trailer's when Abort() closes the archive.
 long BundleWriter::WriteCallback(struct archive*, void* self, const void* buffer, size_t length) {
   auto* writer = static_cast<BundleWriter*>(self);
-  Status s = writer->Output(static_cast<const char*>(buffer), length);
-  if (!s.ok()) {
-    if (writer->output_error_.ok()) writer->output_error_ = s;
-    return -1;
+  if (writer->output_error_.ok() && !writer->done_) {
+    Status s = writer->Output(static_cast<const char*>(buffer), length);
+    if (!s.ok()) writer->output_error_ = s;
   }
   return static_cast<long>(length);
+}
+
+// A libarchive call's outcome: the output's error first, else libarchive's own.
+Status BundleWriter::Checked(bool ok, const std::string& what) {
+  if (!output_error_.ok()) return Fail(output_error_);
+  if (ok) return Status::Ok();
+  const char* error = archive_ != nullptr ? archive_error_string(archive_) : nullptr;
+  return Fail(IoError(what + ": " + (error != nullptr ? error : "failed")));
 }
 
 Status BundleWriter::Open() {
@@ -106,9 +108,8 @@ Status BundleWriter::Open() {
   }
   // The first part exists from the start, so an unwritable place fails before any download.
   FERRY_RETURN_IF_ERROR(OpenPart());
-  if (archive_write_open(archive_, this, nullptr, &BundleWriter::WriteCallback, nullptr) != ARCHIVE_OK)
-    return Fail(output_error_.ok() ? IoError(path_ + ": " + archive_error_string(archive_)) : output_error_);
-  return Status::Ok();
+  return Checked(archive_write_open(archive_, this, nullptr, &BundleWriter::WriteCallback, nullptr) == ARCHIVE_OK,
+                 path_);
 }
 
 std::string BundleWriter::FinalName(size_t index) const {
@@ -121,26 +122,23 @@ Status BundleWriter::OpenPart() {
                    std::to_string(options_.split_size) + " bytes; choose a larger split size");
   Part part;
   part.final = FinalName(parts_.size());
-  part.temp = part.final + ".partial-" + std::to_string(getpid());
   if (parts_.empty()) {  // like `ferry rewrite -o DIR`, create the archive's directory
     std::error_code ec;
     std::filesystem::path dir = std::filesystem::path(part.final).parent_path();
     if (!dir.empty()) std::filesystem::create_directories(dir, ec);
   }
-  part.fd = open(part.temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
-  if (part.fd < 0) return IoError("cannot create " + part.temp + ": " + Errno());
+  Result<AtomicFile> file = AtomicFile::Create(part.final);
+  if (!file.ok()) return file.status();
+  part.file.emplace(std::move(*file));
   parts_.push_back(std::move(part));
   return Status::Ok();
 }
 
+// The part is complete: its sum is known. Its file is committed by Finish(), the first part last.
 Status BundleWriter::ClosePart() {
   Part& part = parts_.back();
-  if (part.fd < 0) return Status::Ok();
-  bool synced = fsync(part.fd) == 0;
-  std::string error = Errno();
-  bool closed = close(part.fd) == 0;
-  part.fd = -1;
-  if (!synced || !closed) return IoError("cannot write " + part.temp + ": " + (synced ? Errno() : error));
+  if (!part.sha256.empty()) return Status::Ok();
+  FERRY_RETURN_IF_ERROR(part.file->Close());  // no descriptor held per part: up to 1000 parts
   part.sha256 = Hex(part.hash.Digest());
   return Status::Ok();
 }
@@ -156,10 +154,9 @@ Status BundleWriter::WriteBytes(const char* data, size_t size) {
       room = std::min<uint64_t>(size, options_.split_size - parts_.back().size);
     }
     Part& part = parts_.back();
-    ssize_t n = write(part.fd, data, room);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return IoError("cannot write " + part.temp + ": " + Errno());
-    std::string_view bytes(data, static_cast<size_t>(n));
+    std::string_view bytes(data, static_cast<size_t>(room));
+    FERRY_RETURN_IF_ERROR(part.file->Write(bytes));
+    size_t n = bytes.size();
     part.hash.Update(bytes);
     whole_.Update(bytes);
     part.size += static_cast<uint64_t>(n);
@@ -195,19 +192,14 @@ Status BundleWriter::Fail(Status status) {
 }
 
 void BundleWriter::Abort() {
+  done_ = true;  // from here the output drops what libarchive still writes
   if (archive_ != nullptr) {
-    archive_write_fail(archive_);
-    archive_write_free(archive_);
+    archive_write_free(archive_);  // closes (the trailer goes nowhere) and frees everything
     archive_ = nullptr;
   }
   ZSTD_freeCCtx(zstd_);
   zstd_ = nullptr;
-  for (Part& part : parts_) {
-    if (part.fd >= 0) close(part.fd);
-    part.fd = -1;
-    unlink(part.temp.c_str());
-  }
-  parts_.clear();
+  parts_.clear();  // each AtomicFile removes its temporary file
   done_ = true;
   if (failed_.ok()) failed_ = Internal(path_ + ": the archive was abandoned");
 }
@@ -227,17 +219,13 @@ Status BundleWriter::WriteHeader(const std::string& name, int64_t size) {
   archive_entry_set_gid(entry, 0);
   int r = archive_write_header(archive_, entry);
   archive_entry_free(entry);
-  if (r != ARCHIVE_OK)
-    return Fail(output_error_.ok() ? IoError(path_ + ": entry " + name + ": " + archive_error_string(archive_))
-                                   : output_error_);
-  return Status::Ok();
+  return Checked(r == ARCHIVE_OK, path_ + ": entry " + name);
 }
 
 Status BundleWriter::WriteData(std::string_view bytes) {
   while (!bytes.empty()) {
     la_ssize_t n = archive_write_data(archive_, bytes.data(), bytes.size());
-    if (n <= 0)
-      return Fail(output_error_.ok() ? IoError(path_ + ": " + archive_error_string(archive_)) : output_error_);
+    FERRY_RETURN_IF_ERROR(Checked(n > 0, path_));
     bytes.remove_prefix(static_cast<size_t>(n));
   }
   return Status::Ok();
@@ -246,8 +234,7 @@ Status BundleWriter::WriteData(std::string_view bytes) {
 Status BundleWriter::AddFile(const std::string& name, std::string_view content) {
   FERRY_RETURN_IF_ERROR(WriteHeader(name, static_cast<int64_t>(content.size())));
   FERRY_RETURN_IF_ERROR(WriteData(content));
-  if (archive_write_finish_entry(archive_) != ARCHIVE_OK) return Fail(IoError(path_ + ": entry " + name));
-  return Status::Ok();
+  return Checked(archive_write_finish_entry(archive_) == ARCHIVE_OK, path_ + ": entry " + name);
 }
 
 Status BundleWriter::AddStream(const std::string& name, int64_t size, const std::string& digest,
@@ -269,15 +256,13 @@ Status BundleWriter::AddStream(const std::string& name, int64_t size, const std:
     return Fail(DataLoss(name + ": " + std::to_string(written) + " bytes instead of " + std::to_string(size)));
   if (std::string got = hash.Digest(); Hex(got) != Hex(digest))
     return Fail(DataLoss(name + ": the bytes have digest " + got + ", not sha256:" + Hex(digest)));
-  if (archive_write_finish_entry(archive_) != ARCHIVE_OK) return Fail(IoError(path_ + ": entry " + name));
-  return Status::Ok();
+  return Checked(archive_write_finish_entry(archive_) == ARCHIVE_OK, path_ + ": entry " + name);
 }
 
 Result<BundleOutput> BundleWriter::Finish() {
   if (!failed_.ok()) return failed_;
   if (done_) return Internal(path_ + ": the archive is already finished");
-  if (archive_write_close(archive_) != ARCHIVE_OK)
-    return Fail(output_error_.ok() ? IoError(path_ + ": " + archive_error_string(archive_)) : output_error_);
+  FERRY_RETURN_IF_ERROR(Checked(archive_write_close(archive_) == ARCHIVE_OK, path_));
   archive_write_free(archive_);
   archive_ = nullptr;
   if (zstd_ != nullptr) {
@@ -288,17 +273,14 @@ Result<BundleOutput> BundleWriter::Finish() {
   if (Status s = ClosePart(); !s.ok()) return Fail(s);
   // The first part last: whoever sees NAME.000 sees every part.
   for (size_t i = parts_.size(); i-- > 0;) {
-    if (std::rename(parts_[i].temp.c_str(), parts_[i].final.c_str()) == 0) continue;
-    Status s = IoError("cannot rename " + parts_[i].temp + " to " + parts_[i].final + ": " + Errno());
-    for (size_t j = i + 1; j < parts_.size(); ++j) unlink(parts_[j].final.c_str());
-    return Fail(s);
+    if (Status s = parts_[i].file->Commit(); !s.ok()) {
+      for (size_t j = i + 1; j < parts_.size(); ++j) unlink(parts_[j].final.c_str());
+      return Fail(s);
+    }
+    parts_[i].file.reset();
   }
   size_t stale = parts_.size();
   while (options_.split_size > 0 && stale < kMaxParts && unlink(BundlePartPath(path_, stale).c_str()) == 0) ++stale;
-  if (int dir = open(DirectoryOf(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
-    (void)fsync(dir);
-    close(dir);
-  }
   BundleOutput out;
   for (const Part& p : parts_) out.parts.push_back({p.final, p.size, p.sha256});
   out.size = total_;

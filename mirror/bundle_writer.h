@@ -12,8 +12,8 @@
 // mismatch, a producer error or a write error fails the whole writer: temporary files are removed
 // and every later call returns that first error.
 //
-// Output goes to temporary files beside the final names (NAME.partial-PID, or NAME.NNN.partial-PID)
-// renamed at Finish(). With a split size the final byte stream (after compression) is cut into
+// Output goes to temporary files beside the final names (common/atomic_file.h: removed also when
+// Ctrl-C or kill stops ferry), renamed at Finish(). With a split size the final byte stream (after compression) is cut into
 // NAME.000, NAME.001, ...: every part except the last exactly split_size bytes, at most 1000 parts;
 // .000 is renamed last, so whoever sees it sees every part, and stale NAME.NNN beyond the last part
 // (from an earlier, larger run) are removed. Concatenating the parts gives the archive.
@@ -22,11 +22,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/atomic_file.h"
 #include "common/sha256.h"
 #include "common/status.h"
 
@@ -81,6 +83,7 @@ class BundleWriter {
   Status WriteHeader(const std::string& name, int64_t size);
   Status WriteData(std::string_view bytes);
   Status Fail(Status status);  // records the first error and aborts
+  Status Checked(bool ok, const std::string& what);
   Status Output(const char* data, size_t size);      // the tar stream, from libarchive
   Status Compress(const char* data, size_t size, bool end);
   Status WriteBytes(const char* data, size_t size);  // the final byte stream, into the parts
@@ -90,8 +93,8 @@ class BundleWriter {
   static long WriteCallback(struct archive* archive, void* self, const void* buffer, size_t length);
 
   struct Part {
-    std::string temp, final;
-    int fd = -1;
+    std::string final;
+    std::optional<AtomicFile> file;  // the part's temporary file until Finish() commits it
     uint64_t size = 0;
     Sha256 hash;
     std::string sha256;
@@ -106,7 +109,7 @@ class BundleWriter {
   Sha256 whole_;
   uint64_t total_ = 0;
   Status failed_;
-  Status output_error_;  // set by Output(), which libarchive only sees as -1
+  Status output_error_;  // set by Output(); libarchive never sees it (WriteCallback)
   bool done_ = false;
   std::set<std::string> names_;
 };

@@ -1,15 +1,11 @@
 #include "mirror/layout_sink.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <nlohmann/json.hpp>
 
-#include <atomic>
-#include <cerrno>
 #include <cstring>
 #include <filesystem>
 
+#include "common/atomic_file.h"
 #include "common/local_file.h"
 #include "mirror/attachments.h"
 #include "mirror/layout_index.h"
@@ -17,34 +13,6 @@
 namespace ferry {
 namespace fs = std::filesystem;
 namespace {
-
-std::atomic<int> temp_counter{0};
-
-// Writes `produce`'s bytes to a new temporary file beside `path` and renames it there; on any
-// failure the temporary file is removed and `path` is untouched.
-Status WriteAtomically(const std::string& path, const std::function<Status(int fd)>& produce) {
-  std::string temp = path + ".partial-" + std::to_string(getpid()) + "-" + std::to_string(++temp_counter);
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return IoError("cannot create " + temp + ": " + std::strerror(errno));
-  Status s = produce(fd);
-  if (s.ok() && ::fsync(fd) != 0) s = IoError("cannot write " + temp + ": " + std::strerror(errno));
-  if (::close(fd) != 0 && s.ok()) s = IoError("cannot write " + temp + ": " + std::strerror(errno));
-  if (s.ok() && ::rename(temp.c_str(), path.c_str()) != 0)
-    s = IoError("cannot rename " + temp + " to " + path + ": " + std::strerror(errno));
-  if (!s.ok()) ::unlink(temp.c_str());
-  return s;
-}
-
-Status WriteAll(int fd, const char* data, size_t size, const std::string& what) {
-  while (size > 0) {
-    ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return IoError("cannot write " + what + ": " + std::strerror(errno));
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return Status::Ok();
-}
 
 Descriptor DescriptorOf(const Manifest& m) {
   return {m.media_type, m.digest, static_cast<int64_t>(m.bytes.size()), ""};
@@ -60,7 +28,7 @@ Result<std::unique_ptr<LayoutSink>> LayoutSink::Open(const std::string& dir) {
   std::string layout = dir + "/" + bundle::kLayoutFile;
   if (!fs::exists(layout, ec)) {
     std::string text = "{\"imageLayoutVersion\":\"1.0.0\"}\n";
-    FERRY_RETURN_IF_ERROR(WriteAtomically(layout, [&](int fd) { return WriteAll(fd, text.data(), text.size(), layout); }));
+    FERRY_RETURN_IF_ERROR(WriteFileAtomically(layout, text));
   }
   Result<std::string> index = ReadLocalFile(dir + "/" + bundle::kIndexFile);
   if (!index.ok() && index.status().code() != StatusCode::kNotFound)
@@ -95,16 +63,16 @@ Result<bool> LayoutSink::HasBlob(const std::string& /*repository*/, const Descri
 }
 
 Status LayoutSink::WriteBlob(const Descriptor& blob, const BodyReader& reader) {
-  std::string path = BlobPath(blob.digest);
-  return WriteAtomically(path, [&](int fd) -> Status {
-    char buffer[256 << 10];
-    for (;;) {
-      Result<size_t> n = reader(buffer, sizeof buffer);
-      if (!n.ok()) return n.status();
-      if (*n == 0) return Status::Ok();
-      FERRY_RETURN_IF_ERROR(WriteAll(fd, buffer, *n, path));
-    }
-  });
+  // The reader fails before its end on a wrong digest: the file is then never committed.
+  Result<AtomicFile> file = AtomicFile::Create(BlobPath(blob.digest));
+  if (!file.ok()) return file.status();
+  std::vector<char> buffer(256 << 10);
+  for (;;) {
+    Result<size_t> n = reader(buffer.data(), buffer.size());
+    if (!n.ok()) return n.status();
+    if (*n == 0) return file->Commit();
+    FERRY_RETURN_IF_ERROR(file->Write(std::string_view(buffer.data(), *n)));
+  }
 }
 
 Status LayoutSink::WriteBytes(const Descriptor& blob, const std::string& bytes) {
@@ -179,7 +147,7 @@ Status LayoutSink::Finish() {
     for (const Entry& e : entries_) index_["manifests"].push_back(e.json);
     text = index_.dump(2) + "\n";
   }
-  return WriteAtomically(path, [&](int fd) { return WriteAll(fd, text.data(), text.size(), path); });
+  return WriteFileAtomically(path, text);
 }
 
 }  // namespace ferry

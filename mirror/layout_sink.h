@@ -1,6 +1,6 @@
 // An OCI image layout directory as an image sink (skopeo's oci:DIR[:REF]). Blobs are files
-// blobs/sha256/<hex>, each written to a temporary name and renamed once its digest matched, so the
-// layout never holds a partial blob; a blob already there is kept. Images are named in index.json
+// blobs/sha256/<hex>, each written through common/atomic_file.h (a temporary file renamed once its
+// digest matched), so the layout never holds a partial blob; a blob already there is kept. Images are named in index.json
 // (org.opencontainers.image.ref.name); an entry with the same name is replaced, every other kept.
 // index.json is rewritten once, atomically, by Finish(): until then no new name is visible.
 // Referrers are listed under their subject's fallback tag (sha256-<hex>), as registries without the

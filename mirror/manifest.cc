@@ -120,7 +120,7 @@ Result<Manifest> ParseManifest(std::string bytes, std::string_view content_type,
       }
     }
     if (doc.contains("subject")) {
-      auto subject = ReadDescriptor(doc["subject"], name);
+      auto subject = ReadDescriptor(doc["subject"], name, static_cast<int64_t>(kMaxManifestBytes));
       if (!subject.ok()) return subject.status();
       m.subject = *subject;
     }

@@ -91,6 +91,27 @@ TEST_CASE("an AtomicFile given up before Commit leaves the old file and no tempo
   CHECK(dir.Names() == std::set<std::string>{"out"});
 }
 
+TEST_CASE("a closed AtomicFile stays temporary until Commit, and is removed if never committed") {
+  ScratchDir dir;
+  {
+    Result<AtomicFile> file = AtomicFile::Create(dir.File("kept"));
+    REQUIRE(file.ok());
+    REQUIRE(file->Write("whole").ok());
+    REQUIRE(file->Close().ok());
+    CHECK(!file->Write("more").ok());
+    CHECK(dir.Names().size() == 1);
+    CHECK(!fs::exists(dir.File("kept")));
+    REQUIRE(file->Commit().ok());
+  }
+  CHECK(Slurp(dir.File("kept")) == "whole");
+  {
+    Result<AtomicFile> file = AtomicFile::Create(dir.File("dropped"));
+    REQUIRE(file.ok());
+    REQUIRE(file->Close().ok());
+  }
+  CHECK(dir.Names() == std::set<std::string>{"kept"});
+}
+
 TEST_CASE("a file in a missing directory is an error naming it") {
   ScratchDir dir;
   Status s = WriteFileAtomically(dir.File("no/such/dir/out"), "x");
