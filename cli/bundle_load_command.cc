@@ -10,6 +10,7 @@
 #include "cli/mirror_progress.h"
 #include "cli/naming_flags.h"
 #include "cli/registry_flags.h"
+#include "common/atomic_file.h"
 #include "mirror/bundle_verify.h"
 #include "mirror/copy_engine.h"
 #include "mirror/image_lock.h"
@@ -52,6 +53,8 @@ int RunLoad(const LoadFlags& flags) {
 
   RegistryPool registries(CopyRegistryOptions(nullptr, &flags.dest));
   BlobLocations locations(BlobLocations::DefaultPath());
+  ExplainSignal("images already complete at the target stay there, no tag names a partial image; run the same "
+                "command again to load the rest");
   RegistrySink sink(registries, &locations);
   CopyReport report;
   {

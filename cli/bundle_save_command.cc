@@ -11,6 +11,7 @@
 #include "cli/manifest_flags.h"
 #include "cli/mirror_progress.h"
 #include "cli/registry_flags.h"
+#include "common/atomic_file.h"
 #include "mirror/archive_sink.h"
 #include "mirror/copy_engine.h"
 #include "mirror/image_list.h"
@@ -129,6 +130,7 @@ int RunBundleSave(const BundleSaveFlags& flags) {
                  "ferry: warning: --platform rewrites multi-arch indexes, so their digests in the bundle differ "
                  "from the source's (bundle.json records both); the lock file of `bundle load` has the new ones\n");
   Result<std::unique_ptr<ArchiveSink>> archive = ArchiveSink::Create(flags.archive, options, std::move(bundle));
+  ExplainSignal("no bundle was written (its temporary file is removed); run the same command again");
   if (!archive.ok()) return ReportError(archive.status().WithContext("no bundle written"));
   RegistryPool registries(CopyRegistryOptions(&flags.src, nullptr));
   RegistrySource source(registries, 0);

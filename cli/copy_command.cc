@@ -7,6 +7,7 @@
 
 #include "cli/command.h"
 #include "cli/registry_flags.h"
+#include "common/atomic_file.h"
 #include "mirror/image_location.h"
 
 namespace ferry::cli {
@@ -46,6 +47,7 @@ int RunCopy(const CopyFlags& flags) {
                                      &locations);
   if (!sink.ok()) return ReportError(sink.status());
   CopyImage image{from->String(), source->image, sink->image};
+  ExplainSignal("the destination does not name a partial image; run the same command again to finish");
   if (from->transport == Transport::kDocker) image.name = from->reference.String();
   CopyReport report = ferry::RunCopy(*source->source, *sink->sink, {image},
                                      {.jobs = 4, .attachments = !flags.no_attachments});

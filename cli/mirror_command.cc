@@ -10,6 +10,7 @@
 #include "cli/naming_flags.h"
 #include "cli/mirror_progress.h"
 #include "cli/registry_flags.h"
+#include "common/atomic_file.h"
 #include "mirror/image_list.h"
 #include "mirror/image_lock.h"
 #include "mirror/registry_sink.h"
@@ -116,6 +117,10 @@ int RunMirrorCommand(const MirrorFlags& flags) {
 
   RegistryPool registries(CopyRegistryOptions(&flags.src, &flags.dest));
   BlobLocations locations(flags.dry_run ? "" : BlobLocations::DefaultPath());
+  if (!flags.dry_run)
+    ExplainSignal("images already complete at the target stay there, no tag names a partial image" +
+                  std::string(flags.lock.empty() ? "" : " and the lock file was not written") +
+                  "; run the same command again to copy the rest");
   RegistrySource source(registries, flags.per_registry);
   RegistrySink sink(registries, &locations);
   CopyOptions options{.jobs = std::max(1, flags.jobs),

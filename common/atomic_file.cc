@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -31,10 +32,31 @@ Slot slots[kSlots];
 
 constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
 
-// Only async-signal-safe calls: unlink, sigaction, raise.
+char explanation[1024];
+std::atomic<size_t> explanation_size{0};
+
+void WriteAll(const char* text, size_t size) {
+  while (size > 0) {
+    ssize_t n = write(STDERR_FILENO, text, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    text += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+// Only async-signal-safe calls: unlink, write, sigaction, raise.
 void RemoveFilesAndDie(int signal) {
+  int saved = errno;
   for (Slot& slot : slots)
     if (slot.state.load(std::memory_order_acquire) == kArmed) unlink(slot.path);
+  if (size_t size = explanation_size.load(std::memory_order_acquire); size > 0) {
+    const char* name = signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "SIGHUP";
+    for (const char* part : {"\nferry: stopped by ", name, ": "}) WriteAll(part, std::strlen(part));
+    WriteAll(explanation, size);
+    WriteAll("\n", 1);
+  }
+  errno = saved;
   struct sigaction action {};
   action.sa_handler = SIG_DFL;
   sigemptyset(&action.sa_mask);
@@ -110,6 +132,14 @@ int RemoveOnSignal(const std::string& path) {
     return i;
   }
   return -1;
+}
+
+void ExplainSignal(const std::string& message) {
+  size_t size = std::min(message.size(), sizeof explanation);
+  explanation_size.store(0, std::memory_order_release);
+  std::memcpy(explanation, message.data(), size);
+  explanation_size.store(size, std::memory_order_release);
+  InstallHandlers();
 }
 
 void KeepOnSignal(int slot) {

@@ -83,4 +83,9 @@ Status WriteFileAtomically(const std::string& path, std::string_view content);
 int RemoveOnSignal(const std::string& path);
 void KeepOnSignal(int slot);
 
+// For commands that run long (mirror, bundle save): installs the handlers above now, also before
+// any file is registered, and has them write "ferry: stopped by SIGINT: " + `message` to stderr
+// before the process ends, so the user learns what the interruption left and what to do.
+void ExplainSignal(const std::string& message);
+
 }  // namespace ferry
