@@ -14,33 +14,16 @@ import os
 import re
 import signal
 import subprocess
-import threading
 import unittest
 
 from ferrytest import release
-from ferrytest.fault_proxy import BLOBS, HttpProxy
+from ferrytest.fault_proxy import HoldingProxy
 from ferrytest.ferry import Ferry
 from ferrytest.registry import Registry
 from ferrytest.testcase import ServerTestCase
 from ferrytest.util import wait_until
 
 TEMPORARY = re.compile(r"^\..+\.ferry-\d+-\d+-[0-9a-f]+$")  # common/atomic_file.h
-
-
-class HoldingProxy(HttpProxy):
-    """Forwards everything, but holds the answer to a GET of any blob in `held` (every blob if
-    None) until the proxy stops; `reached` is set when the first such request arrives."""
-
-    def __init__(self, upstream, held=None):
-        super().__init__(upstream)
-        self.held = held
-        self.reached = threading.Event()
-
-    def before_response(self, conn, request, status):
-        digest = request.target.rsplit("/", 1)[-1]
-        if request.method == "GET" and re.match(BLOBS, request.target) and (self.held is None or digest in self.held):
-            self.reached.set()
-            self._stopping.wait()
 
 
 class InterruptCopyTest(ServerTestCase):

@@ -806,3 +806,19 @@ class FaultProxy(HttpProxy):
                     return Fault(kind, status=status, position=position,
                                  stall_seconds=c["stall_seconds"])
             return None
+
+
+class HoldingProxy(HttpProxy):
+    """Forwards everything, but holds the answer to a GET of any blob in `held` (every blob if
+    None) until the proxy stops; `reached` is set when the first such request arrives."""
+
+    def __init__(self, upstream, held=None):
+        super().__init__(upstream)
+        self.held = held
+        self.reached = threading.Event()
+
+    def before_response(self, conn, request, status):
+        digest = request.target.rsplit("/", 1)[-1]
+        if request.method == "GET" and re.match(BLOBS, request.target) and (self.held is None or digest in self.held):
+            self.reached.set()
+            self._stopping.wait()

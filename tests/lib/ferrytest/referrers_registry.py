@@ -86,8 +86,9 @@ class ReferrersRegistry(HttpService):
                     self.wfile.write(body)
 
             def _error(self, status, code):
+                # No body after HEAD: the client would read it as the start of the next response.
                 self._reply(status, json.dumps({"errors": [{"code": code, "message": code.lower()}]}).encode(),
-                            {"Content-Type": "application/json"})
+                            {"Content-Type": "application/json"}, self.command == "HEAD")
 
             def _body(self):
                 if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
