@@ -3,8 +3,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <deque>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/atomic_file.h"
 #include "common/status.h"
@@ -14,6 +16,9 @@ namespace ferry::cli {
 enum ExitCode { kExitSuccess = 0, kExitFailure = 1, kExitUsage = 2 };
 
 enum class OutputFormat { kText, kJson };
+
+// "ferry bundle save": the command as the user types it.
+std::string CommandPath(const CLI::App* command);
 
 // Registers --output text|json on `command`.
 void AddOutputFlag(CLI::App* command, OutputFormat* format);
@@ -31,6 +36,22 @@ Status ClaimStandardInput(const std::string& what);
 struct Command {
   CLI::App* app;
   std::function<int()> run;
+};
+
+// The flags every command takes, before or after its name (`ferry -v install` and `ferry install
+// -v`), as kubectl, skopeo and docker take theirs: -v/-vv (more detail on stderr) and --output
+// (given to the command's own --output; a command without one refuses it).
+class GlobalFlags {
+ public:
+  // Registers the flags on `root` and on every command below it; call once all are added.
+  explicit GlobalFlags(CLI::App& root);
+  // After parsing: hands a --output given before the command to it. Throws CLI::ParseError.
+  void ApplyTo(CLI::App& root) const;
+  int verbosity() const;
+
+ private:
+  std::deque<int> verbosity_;  // one per command (and the root): only those parsed count
+  std::string output_;
 };
 
 Command AddCopyCommand(CLI::App& root);

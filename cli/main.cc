@@ -12,23 +12,25 @@ int main(int argc, char** argv) {
   CLI::App root{"ferry: mirror Knative's images to a registry you can reach, and install from it"};
   root.set_version_flag("--version", std::string("ferry ") + FERRY_VERSION);
   root.require_subcommand(1);
-  int verbosity = 0;
-  root.add_flag("-v,--verbose", verbosity, "More detail on stderr (-v retries, -vv every HTTP request)");
 
   std::vector<Command> commands = {AddCopyCommand(root),   AddMirrorCommand(root),  AddImagesCommand(root),
                                    AddRewriteCommand(root), AddManifestsCommand(root),
                                    AddBundleSaveCommand(root), AddBundleLoadCommand(root), AddBundleInspectCommand(root), AddBundleVerifyCommand(root),
                                    AddClusterInfoCommand(root), AddInstallCommand(root), AddUninstallCommand(root), AddSamplesPushCommand(root),
                                    AddLoadCommand(root), AddSelftestCommand(root)};
+  GlobalFlags global(root);
+  const Command* chosen = nullptr;
   try {
     SpellHeyFlags(argc, argv);
     root.parse(argc, argv);
+    for (const Command& command : commands)
+      if (command.app->parsed()) chosen = &command;
+    if (chosen == nullptr) return kExitUsage;
+    global.ApplyTo(root);
   } catch (const CLI::ParseError& e) {
     int code = root.exit(e);
     return code == 0 ? kExitSuccess : kExitUsage;
   }
-  if (verbosity > 0) ferry::SetLogLevel(verbosity > 1 ? ferry::LogLevel::kDebug : ferry::LogLevel::kInfo);
-  for (const Command& command : commands)
-    if (command.app->parsed()) return command.run();
-  return kExitUsage;
+  if (int v = global.verbosity(); v > 0) ferry::SetLogLevel(v > 1 ? ferry::LogLevel::kDebug : ferry::LogLevel::kInfo);
+  return chosen->run();
 }
