@@ -72,6 +72,7 @@ Command AddUninstallCommand(CLI::App& root);    // cli/uninstall_command.cc
 Command AddSamplesPushCommand(CLI::App& root);  // `samples push`: cli/samples_command.cc
 Command AddLoadCommand(CLI::App& root);         // cli/load_command.cc
 Command AddSelftestCommand(CLI::App& root);     // cli/selftest_command.cc
+Command AddCompletionCommand(CLI::App& root);   // `completion bash|zsh`: cli/completion_command.cc
 // Rewrites hey's single-dash long flags after `load` (-host, -disable-keepalive, -disable-redirects)
 // to the double-dash spelling CLI11 parses; call before parsing. cli/load_command.cc
 void SpellHeyFlags(int argc, char** argv);

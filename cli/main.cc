@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
                                    AddRewriteCommand(root), AddManifestsCommand(root),
                                    AddBundleSaveCommand(root), AddBundleLoadCommand(root), AddBundleInspectCommand(root), AddBundleVerifyCommand(root),
                                    AddClusterInfoCommand(root), AddInstallCommand(root), AddUninstallCommand(root), AddSamplesPushCommand(root),
-                                   AddLoadCommand(root), AddSelftestCommand(root)};
+                                   AddLoadCommand(root), AddSelftestCommand(root), AddCompletionCommand(root)};
   GlobalFlags global(root);
   const Command* chosen = nullptr;
   try {
