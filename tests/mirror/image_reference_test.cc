@@ -11,6 +11,8 @@
 #include <set>
 #include <sstream>
 #include <string>
+
+#include "tests/corpus.h"
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -559,13 +561,7 @@ schema:
 }
 
 TEST_CASE("every image in the release corpus parses and round-trips", "[image_reference][corpus]") {
-  const char* env = std::getenv("FERRY_CORPUS");
-  const std::filesystem::path dir = env != nullptr ? env : "../shared/corpus/manifests";
-  if (!std::filesystem::is_directory(dir)) {
-    FAIL("corpus directory " << dir
-                             << " does not exist (absolute: " << std::filesystem::absolute(dir)
-                             << "); set FERRY_CORPUS to the directory of release manifests");
-  }
+  const std::filesystem::path dir = ferry::CorpusDir();
 
   std::vector<std::filesystem::path> files;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {

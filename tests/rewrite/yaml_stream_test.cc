@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/corpus.h"
+
 namespace ferry {
 namespace {
 
@@ -101,10 +103,7 @@ TEST_CASE("an error from the callback stops the walk and is returned") {
 }
 
 TEST_CASE("every corpus file is reassembled byte for byte from its documents") {
-  const char* env = std::getenv("FERRY_CORPUS");
-  std::filesystem::path dir = env ? env : "../shared/corpus/manifests";
-  INFO("corpus directory " << dir << " (set FERRY_CORPUS)");
-  REQUIRE(std::filesystem::is_directory(dir));
+  std::filesystem::path dir = ferry::CorpusDir();
   int files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().extension() != ".yaml") continue;

@@ -9,6 +9,7 @@ import sys
 import threading
 import tempfile
 import time
+import unittest
 from http.server import ThreadingHTTPServer
 
 
@@ -144,12 +145,49 @@ class HttpService(Service):
             self._httpd = None
 
 
-def corpus_dir():
-    """The release files used as test data: $FERRY_CORPUS, else ../shared/corpus/manifests beside
-    the project. A missing corpus is an error: a test must never pass by finding nothing."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    path = os.environ.get("FERRY_CORPUS") or os.path.join(here, "../../../../shared/corpus/manifests")
-    if not os.path.isdir(path):
-        raise RuntimeError(f"corpus directory {path} does not exist; set FERRY_CORPUS")
-    return path
+# Where the release files used as test data come from, in this order (tests/corpus.h looks the same way):
+# $FERRY_CORPUS, the shared corpus beside the checkout, the copy tests/fetch_corpus.py made with
+# `ferry manifests fetch` ($FERRY_CORPUS_FETCHED, complete once its SHA256SUMS exists).
+SHARED_CORPUS = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                              "../../../../shared/corpus/manifests"))
+CORPUS_HOW_TO = ("set FERRY_CORPUS=DIR, put them in ../shared/corpus/manifests, or run `make test` where "
+                 "GitHub can be reached (it fetches them once)")
+CORPUS_UNAVAILABLE = "UNAVAILABLE"  # in $FERRY_CORPUS_FETCHED: why the fetch failed, one line
 
+
+def find_corpus():
+    """(directory, where it came from), or (None, why there is none). A FERRY_CORPUS that is not a
+    directory is an error: the user named it."""
+    env = os.environ.get("FERRY_CORPUS")
+    if env:
+        if not os.path.isdir(env):
+            raise RuntimeError(f"FERRY_CORPUS={env} is not a directory")
+        return env, "FERRY_CORPUS"
+    if os.path.isdir(SHARED_CORPUS):
+        return SHARED_CORPUS, "the shared corpus"
+    fetched = os.environ.get("FERRY_CORPUS_FETCHED")
+    if fetched and os.path.isfile(os.path.join(fetched, "SHA256SUMS")):
+        return fetched, "fetched with ferry manifests fetch"
+    try:
+        with open(os.path.join(fetched or "", CORPUS_UNAVAILABLE)) as f:
+            why = "none here, and fetching failed: " + f.read().strip()
+    except OSError:
+        why = "none here, and none fetched"
+    return None, why
+
+
+_corpus_skip_said = False
+
+
+def corpus_dir():
+    """The release files used as test data. Without any, the calling test is skipped (one line on
+    stderr says why and how to provide them): it must never pass by finding nothing."""
+    global _corpus_skip_said
+    path, why = find_corpus()
+    if path:
+        return path
+    line = f"skipped: needs Knative's release files ({why}); {CORPUS_HOW_TO}"
+    if not _corpus_skip_said:
+        print(line, file=sys.stderr)
+        _corpus_skip_said = True
+    raise unittest.SkipTest(line)
