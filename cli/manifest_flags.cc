@@ -56,7 +56,15 @@ void AddManifestFlags(CLI::App* command, ManifestFlags* flags) {
                     "Also use references found only in commented examples");
 }
 
-Result<ManifestSet> ResolveManifests(const ManifestFlags& flags) {
+// The line after a download that could not reach its servers (not after wrong bytes).
+Status WithAlternatives(const Status& failed, const ReleaseProfile& profile, const std::string& also) {
+  if (failed.code() == StatusCode::kDataLoss || failed.code() == StatusCode::kIo) return failed;
+  return Status(failed.code(), failed.message() + "\n  instead: --manifests-dir DIR (the files, fetched where they can be "
+                                                  "reached: ferry manifests fetch --profile " + profile.name +
+                                   " -o DIR), --base-url URL (a web server you can reach holding them)" + also);
+}
+
+Result<ManifestSet> ResolveManifests(const ManifestFlags& flags, const std::string& also) {
   if (flags.profile.empty()) {
     if (flags.files.empty()) return InvalidArgument("name the release files with -f FILE|DIR|- or --profile NAME");
     Result<ManifestSet> set = CollectManifests(flags.files);
@@ -75,6 +83,7 @@ Result<ManifestSet> ResolveManifests(const ManifestFlags& flags) {
   if (dir.empty()) {
     dir = CacheDir(profile->name);
     report = FetchManifests(*profile, dir, {.base_url = flags.base_url});
+    if (!report.ok()) return WithAlternatives(report.status, *profile, also);
   } else {
     report = VerifyManifestsDir(*profile, dir);
   }

@@ -22,8 +22,10 @@ struct ManifestFlags {
 
 void AddManifestFlags(CLI::App* command, ManifestFlags* flags);
 
-// The files to read. Says on stderr which files of a directory were skipped.
-Result<ManifestSet> ResolveManifests(const ManifestFlags& flags);
+// The files to read. Says on stderr which files of a directory were skipped. When a profile's files
+// cannot be downloaded, the error ends with one line saying what to use instead: --manifests-dir,
+// --base-url, and `also` (", --bundle FILE (...)" for a command that takes one).
+Result<ManifestSet> ResolveManifests(const ManifestFlags& flags, const std::string& also = "");
 
 // Calls `each` for every occurrence in `set`, file by file, document by document, without keeping
 // them: memory follows the largest document. Optional ones only when `include_optional`.

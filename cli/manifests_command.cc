@@ -58,13 +58,6 @@ void PrintFiles(const ManifestsReport& report, bool fetch) {
   }
 }
 
-int ReportFailures(const ManifestsReport& report, const std::string& what) {
-  std::fprintf(stderr, "ferry: error: %s\n", what.c_str());
-  for (const ManifestFile& f : report.files)
-    if (!f.status.ok()) std::fprintf(stderr, "  %s\n", f.status.message().c_str());
-  return kExitFailure;
-}
-
 int RunFetch(const ManifestsFlags& flags) {
   Result<ReleaseProfile> profile = LoadReleaseProfile(flags.profile);
   if (!profile.ok()) return ReportError(profile.status().WithContext("--profile"));
@@ -91,10 +84,12 @@ int RunFetch(const ManifestsFlags& flags) {
     if (f.origin == Sha256Origin::kRecorded) ++recorded;
   }
   if (!report.ok()) {
-    if (report.files.empty() || failed == 0) return ReportError(report.status);
-    return ReportFailures(report, std::to_string(failed) + " of " + std::to_string(report.files.size()) +
-                                      " files of profile " + profile->name + " failed (none of them written to " +
-                                      flags.dir + "):");
+    if (failed == 0 || report.status.code() == StatusCode::kDataLoss || report.status.code() == StatusCode::kIo)
+      return ReportError(report.status);
+    std::string instead = "fetch them where they can be reached and copy the directory here (the other commands "
+                          "take it as --manifests-dir DIR)";
+    if (flags.base_url.empty()) instead = "--base-url URL (a web server you can reach holding the files), or " + instead;
+    return ReportError(Status(report.status.code(), report.status.message() + "\n  instead: " + instead));
   }
   if (flags.output == OutputFormat::kText) {
     std::printf("%zu files of %s in %s: %zu downloaded, %zu already present; sums recorded in %s", report.files.size(),
@@ -113,14 +108,7 @@ int RunVerify(const ManifestsFlags& flags) {
     std::printf("%s\n", ReportJson(*profile, flags.dir, report).dump().c_str());
   else
     PrintFiles(report, false);
-  if (!report.ok()) {
-    size_t failed = 0;
-    for (const ManifestFile& f : report.files) failed += f.status.ok() ? 0 : 1;
-    if (failed == 0) return ReportError(report.status);
-    return ReportFailures(report, flags.dir + " does not hold profile " + profile->name + " (" +
-                                      std::to_string(failed) + " of " + std::to_string(report.files.size()) +
-                                      " files missing or not matching):");
-  }
+  if (!report.ok()) return ReportError(report.status);
   if (flags.output == OutputFormat::kText)
     std::printf("%zu files of %s in %s: all present and matching\n", report.files.size(), profile->name.c_str(),
                 flags.dir.c_str());

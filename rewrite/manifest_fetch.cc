@@ -4,9 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <thread>
 
@@ -62,16 +64,40 @@ void SetExpected(const ProfileFile& f, const std::map<std::string, std::string>&
   }
 }
 
-Status Mismatch(const ManifestFile& file, const std::string& where) {
-  return DataLoss(file.name + where + ": sha256 mismatch: expected " + file.expected + " (" +
-                  (file.origin == Sha256Origin::kProfile ? "from the profile" : "recorded at first download") +
-                  "), got " + file.sha256);
+std::string Mismatch(const ManifestFile& file) {
+  return "sha256 mismatch: expected " + file.expected + " (" +
+         (file.origin == Sha256Origin::kProfile ? "from the profile" : "recorded at first download") +
+         "), got " + file.sha256;
 }
 
-std::string JoinFailures(const std::vector<ManifestFile>& files) {
+// How one failed file is shown: alone, or as one of several sharing `key`.
+struct FailureShape {
+  std::string key;     // files with the same key are one line
+  std::string group;   // that line, before ": N files (...)"
+  std::string single;  // the line when the file is alone
+};
+
+// One line per cause, in order of first appearance (see ManifestsReport).
+std::string GroupedFailures(const std::vector<ManifestFile>& files,
+                            const std::function<FailureShape(const ManifestFile&)>& shape) {
+  std::vector<FailureShape> causes;
+  std::vector<std::vector<std::string>> names;
+  for (const ManifestFile& f : files) {
+    if (f.status.ok()) continue;
+    FailureShape s = shape(f);
+    auto it = std::find_if(causes.begin(), causes.end(), [&](const FailureShape& c) { return c.key == s.key; });
+    if (it == causes.end()) {
+      causes.push_back(s);
+      names.push_back({f.name});
+    } else {
+      names[it - causes.begin()].push_back(f.name);
+    }
+  }
   std::string out;
-  for (const ManifestFile& f : files)
-    if (!f.status.ok()) out += (out.empty() ? "" : "; ") + f.status.message();
+  for (size_t i = 0; i < causes.size(); ++i)
+    out += "\n  " + (names[i].size() == 1 ? causes[i].single
+                                          : causes[i].group + ": " + std::to_string(names[i].size()) + " files (" +
+                                                NameFirstFew(names[i]) + ")");
   return out;
 }
 
@@ -85,16 +111,27 @@ class Fetcher {
  public:
   explicit Fetcher(const ManifestFetchOptions& options) : options_(options), http_(options.http) {}
 
-  // Downloads `file.fetched_from` into `file.path`, checking `file.expected` when there is one.
-  Status Download(ManifestFile* file) {
-    std::string where = " from " + file->fetched_from;
-    std::string host = UrlHost(file->fetched_from);
+  // Downloads `file.fetched_from` into `file.path`, checking `file.expected` when there is one. On
+  // failure sets `file.status` ("NAME from URL: REASON") and `file.reason`.
+  void Download(ManifestFile* file) {
+    file->host = UrlHost(file->fetched_from);
+    Status s = Attempt(file);
+    if (s.ok()) return;
+    file->reason = s.message();
+    // A host that could not be reached: its later files, not tried, share its reason.
+    if (auto down = unreachable_.find(file->host); down != unreachable_.end()) file->reason = down->second.message();
+    file->status = Status(s.code(), file->name + " from " + file->fetched_from + ": " + s.message());
+  }
+
+ private:
+  Status Attempt(ManifestFile* file) {
+    const std::string& host = file->host;
     // A host that could not be reached after every retry is not tried again in this run.
     if (auto down = unreachable_.find(host); down != unreachable_.end())
-      return Status(down->second.code(), file->name + where + ": not tried: " + host +
-                                             " could not be reached for an earlier file (" + down->second.message() + ")");
+      return Status(down->second.code(), "not tried: " + host + " could not be reached for an earlier file (" +
+                                             down->second.message() + ")");
     Result<AtomicFile> part = AtomicFile::Create(file->path);
-    if (!part.ok()) return part.status().WithContext(file->name);
+    if (!part.ok()) return part.status();
     Sha256 hash;
     uint64_t size = 0;
     HttpRequest request{.url = file->fetched_from};
@@ -106,39 +143,38 @@ class Fetcher {
     for (int attempt = 1;; ++attempt) {
       hash = Sha256();
       size = 0;
-      FERRY_RETURN_IF_ERROR(part->Truncate().WithContext(file->name));
+      FERRY_RETURN_IF_ERROR(part->Truncate());
       Result<HttpResponse> r = http_.Send(request);
       if (r.ok() && r->status >= 200 && r->status < 300) break;
       if (!IsRetryable(r) || attempt >= options_.retry.max_attempts) {
         std::string tries = attempt > 1 ? " (gave up after " + std::to_string(attempt) + " attempts)" : "";
         if (!r.ok()) {
+          Status failed(r.status().code(), r.status().message() + tries);
           if (r.status().code() != StatusCode::kIo && r.status().code() != StatusCode::kDataLoss)
-            unreachable_.emplace(host, r.status());
-          return Status(r.status().code(), file->name + where + ": " + r.status().message() + tries);
+            unreachable_.emplace(host, failed);
+          return failed;
         }
         StatusCode code = r->status == 404                  ? StatusCode::kNotFound
                           : r->status == 401                ? StatusCode::kUnauthenticated
                           : r->status == 403                ? StatusCode::kPermissionDenied
                           : IsRetryableStatus(r->status)    ? StatusCode::kUnavailable
                                                             : StatusCode::kInternal;
-        return Status(code, file->name + where + ": HTTP " + std::to_string(r->status) + tries);
+        return Status(code, "HTTP " + std::to_string(r->status) + tries);
       }
       auto delay = RetryDelay(options_.retry, attempt, r, RandomUnit());
-      Log(LogLevel::kInfo, file->name + where + ": " +
+      Log(LogLevel::kInfo, file->name + " from " + file->fetched_from + ": " +
                                (r.ok() ? "HTTP " + std::to_string(r->status) : r.status().message()) +
                                "; retrying in " + std::to_string(delay.count()) + " ms");
       std::this_thread::sleep_for(delay);
     }
     file->sha256 = HexOf(hash.Digest());
     file->size = size;
-    if (!file->expected.empty() && file->sha256 != file->expected)
-      return DataLoss(Mismatch(*file, where).message() + "; not saved");
-    FERRY_RETURN_IF_ERROR(part->Commit().WithContext(file->name));
+    if (!file->expected.empty() && file->sha256 != file->expected) return DataLoss(Mismatch(*file) + "; not saved");
+    FERRY_RETURN_IF_ERROR(part->Commit());
     file->downloaded = true;
     return Status::Ok();
   }
 
- private:
   const ManifestFetchOptions& options_;
   HttpClient http_;
   std::map<std::string, Status> unreachable_;  // host -> its transport failure
@@ -149,6 +185,13 @@ Status WriteLock(const std::string& dir, const ReleaseProfile& locked) {
 }
 
 }  // namespace
+
+std::string NameFirstFew(const std::vector<std::string>& names, size_t few) {
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < few; ++i) out += (i == 0 ? "" : ", ") + names[i];
+  if (names.size() > few) out += " and " + std::to_string(names.size() - few) + " more";
+  return out;
+}
 
 const char* Sha256OriginName(Sha256Origin origin) {
   switch (origin) {
@@ -222,7 +265,7 @@ ManifestsReport FetchManifests(const ReleaseProfile& profile, const std::string&
       }
     }
     file.fetched_from = base.empty() ? f.url : base + "/" + f.name;
-    file.status = fetcher.Download(&file);
+    fetcher.Download(&file);
     if (file.status.ok()) report.locked.files[i].sha256 = file.sha256;
     report.files.push_back(std::move(file));
   }
@@ -235,7 +278,11 @@ ManifestsReport FetchManifests(const ReleaseProfile& profile, const std::string&
         break;
       }
     report.status = Status(code, std::to_string(failed) + " of " + std::to_string(report.files.size()) +
-                                     " files of profile " + profile.name + " failed: " + JoinFailures(report.files));
+                                     " files of profile " + profile.name + " failed:" +
+                                     GroupedFailures(report.files, [](const ManifestFile& f) {
+                                       return FailureShape{f.host + "\n" + f.reason, f.host + ": " + f.reason,
+                                                           f.status.message()};
+                                     }));
     return report;
   }
   if (Status s = WriteLock(dir, report.locked); !s.ok()) {
@@ -265,14 +312,17 @@ ManifestsReport VerifyManifestsDir(const ReleaseProfile& profile, const std::str
     SetExpected(f, *recorded, &file);
     Result<std::string> have = Sha256OfFile(file.path, &file.size);
     if (!have.ok()) {
-      file.status = have.status().code() == StatusCode::kNotFound ? NotFound(file.name + ": missing")
-                                                                  : have.status().WithContext(file.name);
+      bool missing = have.status().code() == StatusCode::kNotFound;
+      file.reason = missing ? "missing" : have.status().message();
+      file.status = missing ? NotFound(file.name + ": missing") : have.status().WithContext(file.name);
     } else {
       file.sha256 = *have;
-      if (!file.expected.empty() && file.sha256 != file.expected)
-        file.status = Mismatch(file, "");
-      else
+      if (!file.expected.empty() && file.sha256 != file.expected) {
+        file.reason = "sha256 mismatch";
+        file.status = DataLoss(file.name + ": " + Mismatch(file));
+      } else {
         report.locked.files[i].sha256 = file.sha256;
+      }
     }
     report.files.push_back(std::move(file));
   }
@@ -281,8 +331,14 @@ ManifestsReport VerifyManifestsDir(const ReleaseProfile& profile, const std::str
     for (const ManifestFile& f : report.files)
       if (f.status.code() == StatusCode::kDataLoss) code = StatusCode::kDataLoss;
     report.status = Status(code, dir + " does not hold profile " + profile.name + " (" + std::to_string(failed) +
-                                     " of " + std::to_string(report.files.size()) +
-                                     " files missing or not matching): " + JoinFailures(report.files));
+                                     " of " + std::to_string(report.files.size()) + " files missing or not matching):" +
+                                     GroupedFailures(report.files, [](const ManifestFile& f) {
+                                       std::string group = f.reason == "missing" ? "missing"
+                                                           : f.reason == "sha256 mismatch"
+                                                               ? "sha256 mismatch (another release? --output json shows each sum)"
+                                                               : f.reason;
+                                       return FailureShape{f.reason, group, f.status.message()};
+                                     }));
   }
   return report;
 }

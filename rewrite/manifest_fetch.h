@@ -49,20 +49,27 @@ struct ManifestFile {
   std::string name;          // the profile's name for it
   std::string url;           // the profile's URL
   std::string fetched_from;  // the URL the bytes came from; empty when nothing was downloaded
+  std::string host;          // fetched_from's host[:port]
   std::string path;          // DIR/NAME
   std::string sha256;        // 64 hex; empty when it failed before the sum was known
   std::string expected;      // the sum it was checked against; empty when there was none (kRecorded)
   uint64_t size = 0;
   Sha256Origin origin = Sha256Origin::kProfile;
   bool downloaded = false;   // false: already in DIR with the right sum, left untouched
-  Status status;             // why this file failed
+  Status status;             // why this file failed: "NAME from URL: REASON"
+  std::string reason;        // REASON alone; files of one host that failed alike share it
 };
 
+// A failed fetch or verify says, in `status`, "N of M files of profile P failed:" and then one line
+// per cause, not per file: "HOST: REASON: 5 files (a, b, c and 2 more)" for the files one host
+// failed alike (an unreachable host fails every later file it serves at once), or the file's own
+// "NAME from URL: REASON" when it is alone; for a directory, the missing files and the files whose
+// sum does not match are each one line. Each file's own error stays in ManifestFile::status.
 struct ManifestsReport {
   std::vector<ManifestFile> files;  // in profile order
   ReleaseProfile locked;            // the profile with every sum it now knows filled in
   std::string lock_path;            // DIR/profile.lock.json when written (FetchManifests, full success)
-  Status status;                    // OK, or one error naming every failed file
+  Status status;                    // OK, or the grouped error described above
 
   bool ok() const { return status.ok(); }
 };
@@ -80,6 +87,9 @@ ManifestsReport FetchManifests(const ReleaseProfile& profile, const std::string&
 // profile, else from DIR/profile.lock.json; a file with neither has its sum computed and reported as
 // kRecorded). Reads only; writes nothing. The status lists every missing and every mismatching file.
 ManifestsReport VerifyManifestsDir(const ReleaseProfile& profile, const std::string& dir);
+
+// "a, b, c and 2 more": the first `few` of `names` and how many others there are.
+std::string NameFirstFew(const std::vector<std::string>& names, size_t few = 3);
 
 // sha256 hex of a file's contents, streamed.
 Result<std::string> Sha256OfFile(const std::string& path, uint64_t* size = nullptr);

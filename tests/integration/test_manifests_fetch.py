@@ -83,8 +83,18 @@ class ManifestsTestCase(ServerTestCase):
     def setUp(self):
         super().setUp()
         self.ferry = self.use(Ferry())
-        self.server = self.use(CorpusServer(corpus_dir()))
-        self.sums = corpus_sums()
+        self._server = None
+
+    # Started on first use: a test that needs no release files runs without the corpus.
+    @property
+    def server(self):
+        if self._server is None:
+            self._server = self.use(CorpusServer(corpus_dir()))
+        return self._server
+
+    @property
+    def sums(self):
+        return corpus_sums()
 
     def fetch(self, profile, out, *args):
         return self.ferry.run("manifests", "fetch", "--profile", profile, "--dir", out, "--base-url", self.server.url,
@@ -256,10 +266,39 @@ class TestFetchFailures(ManifestsTestCase):
             r = self.ferry.run("manifests", "fetch", "--profile", "knative-1.23-kourier", "--dir", out,
                                "--base-url", base)
         self.assertEqual(r.code, 1, str(r))
-        self.assertIn(f"knative-serving-v1.23.0-serving-crds.yaml from {base}/knative-serving-v1.23.0-serving-crds.yaml: "
-                      f"connection to {base[len('http://'):]} failed", r.err)
-        self.assertIn("5 of 5 files of profile knative-1.23-kourier failed", r.err)
+        # One short line for the host (what failed, how many files), one saying what to do instead.
+        host = base[len("http://"):]
+        lines = r.err.splitlines()
+        self.assertEqual(lines[0], "ferry: error: 5 of 5 files of profile knative-1.23-kourier failed:", r.err)
+        self.assertTrue(lines[1].startswith(f"  {host}: connection to {host} failed"), r.err)
+        self.assertTrue(lines[1].endswith(": 5 files (knative-serving-v1.23.0-serving-crds.yaml, knative-serving-v1.23.0-"
+                                          "serving-core.yaml, net-kourier-v1.23.yaml and 2 more)"), r.err)
+        self.assertIn("fetch them where they can be reached", lines[2])
+        self.assertEqual(len(lines), 3, r.err)
         self.assertEqual(os.listdir(out), [])
+
+    def test_an_install_that_cannot_fetch_says_what_to_use_instead(self):
+        # The first thing an offline user types: a profile without --manifests-dir.
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as closed:
+            closed.bind(("127.0.0.1", 0))
+            host = f"127.0.0.1:{closed.getsockname()[1]}"
+            r = self.ferry.run("install", "--profile", "knative-1.23-kourier", "--to", "registry.example/knative",
+                               "--base-url", f"http://{host}", "--plan")
+        self.assertEqual(r.code, 1, str(r))
+        lines = r.err.splitlines()
+        self.assertEqual(len(lines), 3, r.err)
+        self.assertTrue(lines[1].startswith(f"  {host}: connection to {host} failed"), r.err)
+        self.assertIn(": 5 files (", lines[1])
+        self.assertLess(len(lines[1]), 300, lines[1])
+        self.assertTrue(lines[2].startswith("  instead: --manifests-dir DIR"), r.err)
+        for alternative in ("--base-url URL", "--bundle FILE", "ferry manifests fetch --profile knative-1.23-kourier"):
+            self.assertIn(alternative, lines[2])
+
+    def test_a_directory_without_the_files_is_one_line(self):
+        r = self.ferry.run("images", "--profile", "knative-1.23-kourier", "--manifests-dir", self.tmp.sub("empty", mkdir=True))
+        self.assertEqual(r.code, 1, str(r))
+        self.assertEqual(r.err.splitlines()[1:], ["  missing: 5 files (knative-serving-v1.23.0-serving-crds.yaml, "
+                                                  "knative-serving-v1.23.0-serving-core.yaml, net-kourier-v1.23.yaml and 2 more)"])
 
     def test_an_unknown_profile_lists_the_known_ones(self):
         r = self.ferry.run("manifests", "fetch", "--profile", "knative-9.9", "--dir", self.tmp.sub("x"))

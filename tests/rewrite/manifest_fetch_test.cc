@@ -170,12 +170,41 @@ TEST_CASE("a failed download leaves nothing behind and names the file and the se
   ManifestsReport r = FetchManifests(p, dir.path.string(), options);
   REQUIRE_FALSE(r.ok());
   CHECK(r.status.code() == StatusCode::kUnavailable);
-  CHECK(r.status.message().find("5 of 5 files of profile knative-1.23-kourier failed: "
-                                "knative-serving-v1.23.0-serving-crds.yaml from "
-                                "http://127.0.0.1:1/knative-serving-v1.23.0-serving-crds.yaml: connection to 127.0.0.1:1 "
-                                "failed") == 0);
+  // One line for the host, not one per file: what failed, how many files, the first few named.
+  INFO(r.status.message());
+  CHECK(r.status.message().find("5 of 5 files of profile knative-1.23-kourier failed:\n  127.0.0.1:1: connection to "
+                                "127.0.0.1:1 failed") == 0);
+  CHECK(r.status.message().find(": 5 files (knative-serving-v1.23.0-serving-crds.yaml, "
+                                "knative-serving-v1.23.0-serving-core.yaml, net-kourier-v1.23.yaml and 2 more)") !=
+        std::string::npos);
+  CHECK(std::count(r.status.message().begin(), r.status.message().end(), '\n') == 1);
+  // Each file keeps its own error: the first says what failed, the others that they were not tried.
+  CHECK(r.files[0].status.message().find("knative-serving-v1.23.0-serving-crds.yaml from "
+                                         "http://127.0.0.1:1/knative-serving-v1.23.0-serving-crds.yaml: connection to "
+                                         "127.0.0.1:1 failed") == 0);
+  CHECK(r.files[1].status.message().find("not tried: 127.0.0.1:1 could not be reached") != std::string::npos);
+  for (const ManifestFile& f : r.files) CHECK(f.reason == r.files[0].reason);
   CHECK(r.lock_path.empty());
   CHECK(Entries(dir.path).empty());
+}
+
+TEST_CASE("NameFirstFew names a few and counts the rest", "[manifest_fetch]") {
+  CHECK(NameFirstFew({}) == "");
+  CHECK(NameFirstFew({"a"}) == "a");
+  CHECK(NameFirstFew({"a", "b", "c"}) == "a, b, c");
+  CHECK(NameFirstFew({"a", "b", "c", "d", "e"}) == "a, b, c and 2 more");
+  CHECK(NameFirstFew({"a", "b", "c"}, 1) == "a and 2 more");
+}
+
+TEST_CASE("a directory missing several files says so in one line", "[manifest_fetch]") {
+  TempDir dir;
+  ReleaseProfile p = Builtin("knative-1.23-kourier");
+  ManifestsReport r = VerifyManifestsDir(p, dir.path.string());
+  REQUIRE_FALSE(r.ok());
+  INFO(r.status.message());
+  CHECK(r.status.message() == dir.path.string() + " does not hold profile knative-1.23-kourier (5 of 5 files missing "
+                              "or not matching):\n  missing: 5 files (knative-serving-v1.23.0-serving-crds.yaml, "
+                              "knative-serving-v1.23.0-serving-core.yaml, net-kourier-v1.23.yaml and 2 more)");
 }
 
 TEST_CASE("a base URL that is not http is refused", "[manifest_fetch]") {
