@@ -13,8 +13,12 @@
 #include "cli/install_printer.h"
 #include "cli/install_release.h"
 #include "cli/kube_flags.h"
+#include "cli/selftest_command.h"
 #include "installer/install_run.h"
 #include "installer/preflight.h"
+#include "mirror/registry_pool.h"
+#include "selftest/report_text.h"
+#include "selftest/sample_push.h"
 
 namespace ferry::cli {
 namespace {
@@ -24,6 +28,8 @@ struct InstallFlags {
   KubeFlags kube;
   std::string timeout = "10m";
   bool dry_run = false, plan = false, skip_preflight = false, no_wait_load_balancer = false;
+  bool selftest = false;
+  std::string report_dir, samples_to, selftest_duration = "30s";
   int concurrency = 8;
   OutputFormat output = OutputFormat::kText;
 };
@@ -54,13 +60,70 @@ installer::KubeClientOptions ClientOptions() {
   return options;
 }
 
+Status CheckSelftestFlags(const InstallFlags& flags) {
+  if (!flags.selftest) {
+    if (!flags.report_dir.empty() || !flags.samples_to.empty())
+      return InvalidArgument(std::string(flags.report_dir.empty() ? "--samples-to" : "--report") + " needs --selftest");
+    return Status::Ok();
+  }
+  if (flags.plan || flags.dry_run)
+    return InvalidArgument(std::string("--selftest needs a real install, not ") + (flags.plan ? "--plan" : "--dry-run"));
+  return ParseDuration(flags.selftest_duration, "--selftest-duration").status();
+}
+
+// Where the sample images go: --samples-to, else the mirror's namespace (--to, or the lock's).
+Result<ImageReference> SamplesNamespace(const InstallFlags& flags, const PreparedRelease& release) {
+  const std::string& text = flags.samples_to.empty() ? release.mirror_namespace : flags.samples_to;
+  if (text.empty())
+    return InvalidArgument("--selftest: the lock's images share no registry namespace to push the sample images "
+                           "under; say where with --samples-to REGISTRY/NAMESPACE");
+  Result<ImageReference> ns = ParseSampleNamespace(text);
+  if (!ns.ok()) return ns.status().WithContext(flags.samples_to.empty() ? "--selftest" : "--samples-to");
+  return ns;
+}
+
+// After a successful install: the sample images ferry carries, pushed to the mirror and pinned by
+// digest, then the self-test with them. Its exit code is the command's.
+int RunSelftestAfterInstall(const InstallFlags& flags, const PreparedRelease& release, const ImageReference& ns,
+                            installer::KubeClient& client, InstallPrinter& printer) {
+  RegistryPool registries([&](const ImageReference& ref, bool push) {
+    return MakeRegistryOptions(release.registry_flags, ref, push);
+  });
+  Result<std::vector<PushedSample>> pushed = PushSampleImages(ns, "latest", registries);
+  if (!pushed.ok()) return ReportError(pushed.status().WithContext("pushing the sample images for the self-test"));
+  selftest::SelftestOptions options;
+  options.pull_secret = release.pull_secret;
+  options.duration = *ParseDuration(flags.selftest_duration, "--selftest-duration");  // checked before the install
+  for (const PushedSample& sample : *pushed) {
+    std::string pinned = sample.image.Name() + "@" + sample.image.digest;
+    (sample.name == "helloworld" ? options.hello_image : options.autoscale_image) = pinned;
+    printer.Emit({"sample", "sample image " + pinned, {{"name", sample.name}, {"image", pinned}}});
+  }
+  SelftestOutcome outcome = RunSelftestWithReport(client, options, flags.report_dir);
+  if (flags.output == OutputFormat::kJson) {
+    nlohmann::json report = selftest::ToJson(outcome.report);
+    report["ok"] = outcome.report.Passed();
+    printer.Emit({"selftest", outcome.report.Passed() ? "self-test passed" : "self-test failed", report});
+  } else {
+    std::fputs(selftest::FormatReportText(outcome.report).c_str(), stdout);
+  }
+  if (!outcome.written.ok()) return ReportError(outcome.written);
+  if (!flags.report_dir.empty() && flags.output == OutputFormat::kText)
+    std::printf("report:          %s/report.html\n", flags.report_dir.c_str());
+  return outcome.report.Passed() ? kExitSuccess : kExitFailure;
+}
+
 int RunInstallCommand(const InstallFlags& flags) {
   Result<std::chrono::milliseconds> timeout = ParseDuration(flags.timeout, "--timeout");
   if (!timeout.ok()) return ReportError(timeout.status());
   if (flags.concurrency < 1) return ReportError(InvalidArgument("--concurrency must be at least 1"));
+  if (Status s = CheckSelftestFlags(flags); !s.ok()) return ReportError(s);
   Result<PreparedRelease> release = PrepareRelease(flags.release, /*need_mirror=*/!flags.plan);
   if (!release.ok()) return ReportError(release.status());
   if (flags.plan) return PrintPlan(flags, *release);
+  Result<ImageReference> samples_ns = ImageReference{};
+  if (flags.selftest) samples_ns = SamplesNamespace(flags, *release);
+  if (!samples_ns.ok()) return ReportError(samples_ns.status());
 
   Result<installer::ClusterConfig> config = LoadKubeFlags(flags.kube);
   if (!config.ok()) return ReportError(config.status());
@@ -116,6 +179,7 @@ int RunInstallCommand(const InstallFlags& flags) {
                 {{"ok", true}, {"created", summary->created}, {"configured", summary->configured},
                  {"unchanged", summary->unchanged}, {"pruned", summary->pruned}, {"skipped", summary->skipped},
                  {"changed", summary->changed()}, {"seconds", seconds}}});
+  if (flags.selftest) return RunSelftestAfterInstall(flags, *release, *samples_ns, *client, printer);
   return kExitSuccess;
 }
 
@@ -137,12 +201,15 @@ Command AddInstallCommand(CLI::App& root) {
       "CrashLoopBackOff with its last log lines, Pending) and recent Warning events.\n"
       "The gateway's LoadBalancer Service is ready once it has an address; on a cluster with no\n"
       "load-balancer controller (kind, bare metal) pass --no-wait-load-balancer and reach the\n"
-      "gateway through its NodePort (ferry selftest finds it).\n\n"
+      "gateway through its NodePort (ferry selftest finds it).\n"
+      "--selftest then pushes the sample apps ferry carries to the mirror (under --to's namespace, the\n"
+      "lock's, or --samples-to) and runs ferry selftest with them: one command, one exit code.\n\n"
       "Examples:\n"
       "  ferry install --profile knative-1.23-kourier --manifests-dir release/ --lock images.lock\n"
       "  ferry install --profile knative-1.23-kourier --bundle knative.tar --to harbor.local/knative --domain example.com\n"
       "  ferry install --profile knative-1.23-kourier --manifests-dir release/ --lock images.lock --no-wait-load-balancer\n"
-      "  ferry install --profile knative-1.23-kourier --manifests-dir release/ --plan");
+      "  ferry install --profile knative-1.23-kourier --manifests-dir release/ --plan\n"
+      "  ferry install --profile knative-1.23-kourier --bundle knative.tar.zst --to harbor.local/knative --selftest --report ./selftest");
   AddReleaseFlags(app, &flags->release);
   AddKubeFlags(app, &flags->kube);
   app->add_option("--timeout", flags->timeout, "Give up after this long, waits included (default 10m)");
@@ -152,6 +219,13 @@ Command AddInstallCommand(CLI::App& root) {
   app->add_flag("--no-wait-load-balancer", flags->no_wait_load_balancer,
                 "Count a LoadBalancer Service without an address as ready (no load-balancer controller)");
   app->add_option("--concurrency", flags->concurrency, "Objects applied at once inside a wave (default 8)");
+  app->add_flag("--selftest", flags->selftest,
+                "After the install, push the sample images to the mirror and run the self-test (ferry selftest)");
+  app->add_option("--report", flags->report_dir, "With --selftest: write report.json and report.html into this directory");
+  app->add_option("--selftest-duration", flags->selftest_duration,
+                  "With --selftest: length of each load phase (default 30s, as ferry selftest --duration)");
+  app->add_option("--samples-to", flags->samples_to,
+                  "With --selftest: push the sample images under this REGISTRY/NAMESPACE (default: the mirror's)");
   AddOutputFlag(app, &flags->output);
   return {app, [flags] { return RunInstallCommand(*flags); }};
 }

@@ -68,6 +68,33 @@ Result<ReferenceMap> MapFromNaming(const ReleaseFlags& flags, const ManifestSet&
   return ReferenceMap::FromNaming(*sources, target->to, target->options);
 }
 
+// The longest run of leading path segments every target of the lock shares: "reg/ns" for
+// reg/ns/serving-queue and reg/ns/istio-proxyv2. At least the registry.
+std::string SharedNamespace(const ImageLock& lock) {
+  std::vector<std::string> shared;
+  bool first = true;
+  for (const LockEntry& entry : lock.images) {
+    std::vector<std::string> parts;
+    std::string dirs = entry.target.registry + "/" + entry.target.repository;
+    dirs = dirs.substr(0, dirs.rfind('/'));  // the repository's own name is not a namespace
+    for (size_t start = 0, slash; start <= dirs.size(); start = slash + 1) {
+      slash = dirs.find('/', start);
+      if (slash == std::string::npos) slash = dirs.size();
+      parts.push_back(dirs.substr(start, slash - start));
+    }
+    if (first) {
+      shared = parts;
+      first = false;
+    }
+    size_t same = 0;
+    while (same < shared.size() && same < parts.size() && shared[same] == parts[same]) ++same;
+    shared.resize(same);
+  }
+  std::string out;
+  for (const std::string& part : shared) out += (out.empty() ? "" : "/") + part;
+  return out;
+}
+
 std::string Label(const nlohmann::json& object, const char* key) {
   const nlohmann::json& labels = object.value("metadata", nlohmann::json::object()).value("labels", nlohmann::json::object());
   return labels.contains(key) && labels[key].is_string() ? labels[key].get<std::string>() : "";
@@ -140,7 +167,7 @@ Result<PreparedRelease> PrepareRelease(const ReleaseFlags& flags, bool need_mirr
     release.profile = *profile;
   }
   release.name = release.profile ? release.profile->name : "custom";
-  Result<ManifestSet> set = ResolveManifests(manifests);
+  Result<ManifestSet> set = ResolveManifests(manifests, ", --bundle FILE (made by ferry bundle save)");
   if (!set.ok()) return set.status();
 
   std::vector<installer::ManifestFile> files;
@@ -151,21 +178,24 @@ Result<PreparedRelease> PrepareRelease(const ReleaseFlags& flags, bool need_mirr
       if (!lock.ok()) return lock.status();
       if (lock->images.empty()) return InvalidArgument("--lock " + flags.lock + ": the lock lists no images");
       release.registry = lock->images.front().target.registry;
+      release.mirror_namespace = SharedNamespace(*lock);
       map = ReferenceMap::FromLock(*lock, false);
     } else {
       map = MapFromNaming(flags, *set);
       if (map.ok()) release.registry = TargetPrefix::Parse(flags.naming.to)->registry;
+      release.mirror_namespace = flags.naming.to;
     }
     if (!map.ok()) return map.status();
     Result<installer::RewrittenRelease> rewritten = installer::RewriteRelease(*set, *map, flags.manifests.include_optional);
     if (!rewritten.ok()) return rewritten.status();
     files = std::move(rewritten->files);
     release.images = std::move(rewritten->images);
-    RegistryFlags registry = flags.registry_creds;
-    registry.ca_cert = flags.registry_ca;
-    registry.tls_verify = flags.registry_tls_verify;
-    registry.plain_http = flags.registry_plain_http;
-    Result<RegistryOptions> options = MakeRegistryOptions(registry, ImageReference{.registry = release.registry}, false);
+    release.registry_flags = flags.registry_creds;
+    release.registry_flags.ca_cert = flags.registry_ca;
+    release.registry_flags.tls_verify = flags.registry_tls_verify;
+    release.registry_flags.plain_http = flags.registry_plain_http;
+    Result<RegistryOptions> options =
+        MakeRegistryOptions(release.registry_flags, ImageReference{.registry = release.registry}, false);
     if (!options.ok()) return options.status();
     release.registry_options = *options;
   } else {
@@ -183,7 +213,7 @@ Result<PreparedRelease> PrepareRelease(const ReleaseFlags& flags, bool need_mirr
     installer::AirgapSettings settings{.registry = release.registry, .domain = flags.domain};
     Result<std::string> pull = PullSecretConfig(flags, release);
     if (!pull.ok()) return pull.status();
-    settings.dockerconfigjson = *pull;
+    settings.dockerconfigjson = release.pull_secret = *pull;
     if (pull->empty() && !flags.no_pull_secret)
       release.notes.push_back("no credentials for " + release.registry + ": no pull secret (the mirror must allow anonymous pulls)");
     if (!flags.registry_ca.empty()) {

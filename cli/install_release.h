@@ -39,7 +39,10 @@ struct PreparedRelease {
   installer::ApplyPlan plan;
   std::vector<ImageReference> images;  // at the mirror; empty without --lock/--to
   std::string registry;                // the mirror's host[:port]; empty without --lock/--to
+  std::string mirror_namespace;        // REGISTRY/NAMESPACE: --to, or the part every lock target shares
+  RegistryFlags registry_flags;        // how to reach the mirror (--registry-*)
   RegistryOptions registry_options;
+  std::string pull_secret;             // the image pull secret's docker config.json; empty: none
   std::vector<std::string> notes;      // what the air-gap fixes changed
 };
 

@@ -6,12 +6,13 @@
 #include <memory>
 #include <string>
 
+#include "cli/selftest_command.h"
+
 #include "cli/command.h"
 #include "cli/duration_flag.h"
 #include "cli/kube_flags.h"
 #include "selftest/report_html.h"
 #include "selftest/report_text.h"
-#include "selftest/selftest_run.h"
 
 namespace ferry::cli {
 namespace {
@@ -59,17 +60,23 @@ int RunSelftestCommand(SelftestFlags& flags) {
   client_options.default_timeout = std::chrono::seconds(30);
   std::unique_ptr<installer::KubeClient> client = installer::MakeKubeClient(*config, client_options);
 
-  selftest::SelftestReport report = selftest::RunSelftest(
-      *client, flags.options, [](const std::string& line) { std::fprintf(stderr, "selftest: %s\n", line.c_str()); });
-  std::fputs(selftest::FormatReportText(report).c_str(), stdout);
-  if (!flags.report_dir.empty()) {
-    if (Status written = WriteReport(flags.report_dir, report); !written.ok()) return ReportError(written);
-    std::printf("report:          %s/report.html\n", flags.report_dir.c_str());
-  }
-  return report.Passed() ? kExitSuccess : kExitFailure;
+  SelftestOutcome outcome = RunSelftestWithReport(*client, flags.options, flags.report_dir);
+  std::fputs(selftest::FormatReportText(outcome.report).c_str(), stdout);
+  if (!outcome.written.ok()) return ReportError(outcome.written);
+  if (!flags.report_dir.empty()) std::printf("report:          %s/report.html\n", flags.report_dir.c_str());
+  return outcome.report.Passed() ? kExitSuccess : kExitFailure;
 }
 
 }  // namespace
+
+SelftestOutcome RunSelftestWithReport(installer::KubeClient& client, const selftest::SelftestOptions& options,
+                                      const std::string& report_dir) {
+  SelftestOutcome outcome;
+  outcome.report = selftest::RunSelftest(
+      client, options, [](const std::string& line) { std::fprintf(stderr, "selftest: %s\n", line.c_str()); });
+  if (!report_dir.empty()) outcome.written = WriteReport(report_dir, outcome.report);
+  return outcome;
+}
 
 Command AddSelftestCommand(CLI::App& root) {
   auto flags = std::make_shared<SelftestFlags>();

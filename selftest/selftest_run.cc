@@ -7,7 +7,9 @@
 #include <optional>
 #include <thread>
 
+#include "common/base64.h"
 #include "common/http_client.h"
+#include "installer/airgap_fixes.h"
 #include "selftest/gateway_finder.h"
 #include "selftest/load_generator.h"
 #include "selftest/revision_pods.h"
@@ -91,7 +93,7 @@ class Selftest {
                api_version.ok() ? *api_version : "neither served",
                api_version.ok() ? "" : api_version.status().message()))
       return std::move(report_);
-    if (!EnsureNamespace()) return std::move(report_);
+    if (!EnsureNamespace() || !EnsurePullSecret()) return std::move(report_);
     hello_ = Deploy("helloworld", *api_version, options_.hello_image);
     if (!serving_down_) autoscale_ = Deploy("autoscale", *api_version, options_.autoscale_image);
     if (hello_ || autoscale_) {
@@ -136,12 +138,29 @@ class Selftest {
                  ref.error().ToString());
   }
 
+  // The mirror's credentials, for a registry that does not allow anonymous pulls.
+  bool EnsurePullSecret() {
+    if (options_.pull_secret.empty()) return true;
+    json secret = {{"apiVersion", "v1"},
+                   {"kind", "Secret"},
+                   {"metadata", {{"name", installer::kPullSecretName}, {"namespace", options_.ns}}},
+                   {"type", "kubernetes.io/dockerconfigjson"},
+                   {"data", {{".dockerconfigjson", Base64Encode(options_.pull_secret)}}}};
+    installer::KubeResult<installer::ResourceRef> ref = client_.Resolve("v1", "Secret");
+    installer::KubeResult<json> made = ref.ok() ? client_.Apply(*ref, options_.ns, secret)
+                                                : installer::KubeResult<json>(ref.error());
+    return Check(std::string("image pull secret ") + installer::kPullSecretName + " exists", made.ok(), "secret applied",
+                 made.ok() ? "applied" : "not applied", made.ok() ? "" : made.error().ToString());
+  }
+
   std::optional<DeployedSample> Deploy(const std::string& sample, const std::string& api_version,
                                        const std::string& image) {
     Result<json> service = SampleService(sample, api_version, options_.ns, image);
     if (!Check("sample " + sample + " prepared", service.ok(), "a " + api_version + " Service", "none",
                service.ok() ? "" : service.status().message()))
       return std::nullopt;
+    if (!options_.pull_secret.empty())
+      (*service)["spec"]["template"]["spec"]["imagePullSecrets"] = json::array({{{"name", installer::kPullSecretName}}});
     const std::string name = (*service)["metadata"]["name"];
     deployed_.push_back({name, (*service)["apiVersion"].get<std::string>()});
     if (sample == "helloworld") hello_target_ = SampleTarget(*service);

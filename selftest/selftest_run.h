@@ -19,6 +19,8 @@ struct SelftestOptions {
   std::string gateway;                // --gateway HOST:PORT; empty: find it from the cluster
   std::string hello_image;            // empty: the image in the helloworld sample manifest
   std::string autoscale_image;        // empty: the image in the autoscale sample manifest
+  std::string pull_secret;            // a docker config.json for the images' registry: stored as the
+                                      // Secret ferry-mirror-pull in `ns` and named by both samples
   bool keep = false;                  // leave the samples (and namespace) in place
   int concurrency = 50;               // load phases: concurrent requests (hey -c)
   std::chrono::milliseconds duration{30000};  // load phases: how long (hey -z)

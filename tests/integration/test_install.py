@@ -41,13 +41,15 @@ class ReleaseCase(ServerTestCase):
 class InstallCase(ReleaseCase):
     skip_images = ()
     tls_registry = False  # the mirror speaks HTTPS with a certificate from the class's test CA
+    emulator_options = {}  # more Emulator options (the serving data plane, for the self-test)
 
     def setUp(self):
         super().setUp()
         self.reg = self.use(Registry(tls=self.tls_registry, pki=self.pki() if self.tls_registry else None))
         self.kube = self.use(Emulator(self.tmp.sub("kube"), controllers=True, pki=self.pki(),
                                       crd_established_delay=0.3, workload_ready_delay=0.3,
-                                      workload_delays={"webhook": 1.0}, image_registry=self.reg.host))
+                                      workload_delays={"webhook": 1.0}, image_registry=self.reg.host,
+                                      **self.emulator_options))
         self.kube.options.image_pull_backoff = 0.5
         self.lock = self.tmp.sub("images.lock")
         self.targets = kube_release.mirror_release(self.reg, self.references, self.lock, skip=self.skip_images)
