@@ -69,8 +69,7 @@ std::string Chart(const std::string& series, const std::string& phase, const std
 
   std::string out = Fmt("<svg class=\"chart\" data-series=\"%s\" data-phase=\"", series.c_str()) +
                     HtmlEscape(phase) +
-                    Fmt("\" viewBox=\"0 0 %g %g\" width=\"%g\" height=\"%g\" role=\"img\">\n", kWidth,
-                        kHeight, kWidth, kHeight);
+                    Fmt("\" viewBox=\"0 0 %g %g\" role=\"img\">\n", kWidth, kHeight);
   out += "<title>" + HtmlEscape(title) + "</title>\n";
   out += Fmt("<text class=\"title\" x=\"%g\" y=\"16\">", kLeft) + HtmlEscape(title) + "</text>\n";
   out += "<g class=\"grid\">\n";
@@ -160,40 +159,89 @@ std::vector<TimelinePoint> ColdStartPoints(const ColdStartResult& cold) {
   return points;
 }
 
+// A label's place on the timeline: its left edge, and its lane (0, 1, ... above the bar, -1, -2,
+// ... below it).
+struct LabelPlace {
+  double left = 0, width = 0;
+  int lane = 0;
+};
+
+// Puts each label (centred on its moment, kept inside the picture) in the first lane where it does
+// not touch the previous label of that lane, trying above, below, then further out. Moments close in
+// time (request sent 0.000 s, pod ready 0.098 s) so never print over each other.
+std::vector<LabelPlace> PlaceLabels(const std::vector<double>& xs, const std::vector<std::string>& texts) {
+  constexpr double kCharWidth = 6.2, kGap = 8, kMargin = 2;  // 11px system font: about 6 units a character
+  std::vector<LabelPlace> places;
+  std::vector<double> lane_end;  // per lane index (0: above 0, 1: below -1, 2: above 1, ...): right edge
+  for (size_t i = 0; i < xs.size(); ++i) {
+    LabelPlace p;
+    p.width = kCharWidth * static_cast<double>(texts[i].size());
+    p.left = std::clamp(xs[i] - p.width / 2, kMargin, std::max(kMargin, kWidth - kMargin - p.width));
+    size_t slot = 0;
+    while (slot < lane_end.size() && lane_end[slot] + kGap > p.left) ++slot;
+    if (slot == lane_end.size()) lane_end.push_back(0);
+    lane_end[slot] = p.left + p.width;
+    p.lane = slot % 2 == 0 ? static_cast<int>(slot / 2) : -static_cast<int>(slot / 2) - 1;
+    places.push_back(p);
+  }
+  return places;
+}
+
 std::string Timeline(const ColdStartResult& cold) {
   std::vector<TimelinePoint> points = ColdStartPoints(cold);
   if (points.empty()) return "<p class=\"empty\">The cold start was not measured.</p>\n";
   static const char* kColors[] = {"#9ecae1", "#fdae6b", "#a1d99b", "#bcbddc", "#fc9272", "#d9d9d9"};
-  constexpr double kBarY = 50, kBarH = 26, kH = 140;
+  constexpr double kBarH = 26, kLaneH = 15, kAxisH = 30;
   double end = std::max(Finite(cold.total_seconds), Finite(points.back().t_seconds));
   Scale xs = NiceScale(end, false);
   auto px = [&](double t) { return kLeft + std::max(0.0, Finite(t)) / xs.top * kPlotW; };
 
+  std::vector<double> marks;
+  std::vector<std::string> texts;
+  for (const TimelinePoint& p : points) {
+    marks.push_back(px(p.t_seconds));
+    texts.push_back(p.label + Fmt(" %.3f s", p.t_seconds));
+  }
+  std::vector<LabelPlace> places = PlaceLabels(marks, texts);
+  int above = 0, below = 0;
+  for (const LabelPlace& p : places) {
+    above = std::max(above, p.lane + 1);
+    below = std::max(below, -p.lane);
+  }
+  const double bar_y = 8 + kLaneH * above + 6;
+  const double height = bar_y + kBarH + 6 + kLaneH * below + kAxisH;
+
   std::string out = Fmt(
-      "<svg class=\"timeline\" data-series=\"cold-start\" viewBox=\"0 0 %g %g\" width=\"%g\" height=\"%g\" "
-      "role=\"img\">\n<title>cold start timeline</title>\n",
-      kWidth, kH, kWidth, kH);
+      "<svg class=\"timeline\" data-series=\"cold-start\" viewBox=\"0 0 %g %g\" role=\"img\">\n"
+      "<title>cold start timeline</title>\n",
+      kWidth, height);
   // One segment from each moment to the next, named after the moment it starts from.
   for (size_t i = 0; i + 1 < points.size(); ++i) {
-    double x0 = px(points[i].t_seconds), x1 = px(points[i + 1].t_seconds);
-    out += Fmt("<rect class=\"phase\" x=\"%.1f\" y=\"%g\" width=\"%.1f\" height=\"%g\" fill=\"%s\">", x0, kBarY,
+    double x0 = marks[i], x1 = marks[i + 1];
+    out += Fmt("<rect class=\"phase\" x=\"%.1f\" y=\"%g\" width=\"%.1f\" height=\"%g\" fill=\"%s\">", x0, bar_y,
                std::max(0.0, x1 - x0), kBarH, kColors[i % 6]);
     out += "<title>" + HtmlEscape(points[i].label) + " to " + HtmlEscape(points[i + 1].label) +
            Fmt(": %.3f s", points[i + 1].t_seconds - points[i].t_seconds) + "</title></rect>\n";
   }
-  // Markers with labels, alternately above and below the bar so neighbours do not overlap.
+  // A marker from the bar out to each label's lane; the labels after all markers, so that a
+  // marker passing an inner lane's label runs under it (its white halo keeps it readable).
+  auto text_y = [&](const LabelPlace& p) {
+    return p.lane >= 0 ? bar_y - 10 - kLaneH * p.lane : bar_y + kBarH + 17 + kLaneH * (-p.lane - 1);
+  };
   for (size_t i = 0; i < points.size(); ++i) {
-    double x = px(points[i].t_seconds);
-    bool above = i % 2 == 0;
-    out += Fmt("<line class=\"marker\" x1=\"%.1f\" y1=\"%g\" x2=\"%.1f\" y2=\"%g\"/>", x,
-               above ? kBarY - 10 : kBarY, x, above ? kBarY + kBarH : kBarY + kBarH + 10);
-    out += Fmt("<text class=\"mark\" x=\"%.1f\" y=\"%g\">", x, above ? kBarY - 14 : kBarY + kBarH + 22) +
-           HtmlEscape(points[i].label) + Fmt(" %.3f s", points[i].t_seconds) + "</text>\n";
+    double y = text_y(places[i]);
+    bool above = places[i].lane >= 0;
+    out += Fmt("<line class=\"marker\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", marks[i],
+               above ? y + 3 : bar_y, marks[i], above ? bar_y + kBarH : y - 11);
   }
-  out += Fmt("<g class=\"axis\"><line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\"/>\n", kLeft, kH - 26, kLeft + kPlotW,
-             kH - 26);
+  for (size_t i = 0; i < points.size(); ++i)
+    out += Fmt("<text class=\"mark\" x=\"%.1f\" y=\"%.1f\">", places[i].left, text_y(places[i])) +
+           HtmlEscape(texts[i]) + "</text>\n";
+  const double axis_y = height - kAxisH + 6;
+  out += Fmt("<g class=\"axis\"><line x1=\"%g\" y1=\"%.1f\" x2=\"%g\" y2=\"%.1f\"/>\n", kLeft, axis_y,
+             kLeft + kPlotW, axis_y);
   for (double t = 0; t <= xs.top + xs.step / 2; t += xs.step) {
-    out += Fmt("<text class=\"tick x\" x=\"%.1f\" y=\"%g\">%s s</text>\n", px(t), kH - 10, Num(t).c_str());
+    out += Fmt("<text class=\"tick x\" x=\"%.1f\" y=\"%.1f\">%s s</text>\n", px(t), axis_y + 16, Num(t).c_str());
   }
   return out + "</g>\n</svg>\n";
 }
@@ -212,7 +260,7 @@ std::string ChecksTable(const std::vector<ReportCheck>& checks) {
 }
 
 constexpr const char* kStyle = R"(<style>
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;margin:2em;color:#1f2328;max-width:1340px}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;margin:2em;color:#1f2328}
 h1 .verdict{padding:0 .4em;border-radius:4px;color:#fff}
 .pass .result,.verdict.pass{color:#1a7f37;font-weight:bold}
 .fail .result,.verdict.fail{color:#cf222e;font-weight:bold}
@@ -224,10 +272,13 @@ tr.fail{background:#ffebe9}
 dl.facts{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}
 dl.facts dt{font-weight:bold}
 dl.facts dd{margin:0}
-.charts{display:flex;flex-wrap:wrap;gap:12px}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(440px,1fr));gap:12px}
+svg.chart,svg.timeline{width:100%;height:auto;display:block}
+svg.timeline{max-width:960px}
+svg .mark{paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}
 svg text{font-size:11px;fill:#1f2328}
 svg .title{font-size:13px;font-weight:bold}
-svg .tick.x,svg .label.x,svg .empty,svg .mark{text-anchor:middle}
+svg .tick.x,svg .label.x,svg .empty{text-anchor:middle}
 svg .tick.y{text-anchor:end}
 svg .label.y{text-anchor:middle}
 svg .grid line{stroke:#eaeef2}

@@ -10,7 +10,10 @@
 //   data-series="latency"    p50, p95 and p99 in milliseconds, one line each
 // Each line is a <path class="line" data-label="...">; a chart without points says "no data".
 // The cold start is <svg class="timeline" data-series="cold-start">, a horizontal bar cut into
-// labelled phases; the checks are <table class="checks"> with one <tr class="pass|fail"> each.
+// labelled phases, each moment's label (<text class="mark">, in time order) in a lane above or below
+// the bar where it clears its neighbours; the checks are <table class="checks"> with one
+// <tr class="pass|fail"> each. Charts and timeline scale to the page: the charts fill each row of a
+// grid, the timeline the width up to 960 px.
 // Every string from the report is HTML-escaped. The same report always renders the same bytes.
 #pragma once
 

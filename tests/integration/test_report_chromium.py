@@ -6,9 +6,11 @@ no network. Chromium's DOM must hold the four charts of each load phase with dra
 cold-start timeline and the checks table; its screenshot must show the charts' colours (the page
 really painted, it is not blank). Chromium is required: `make test` installs it."""
 
+import html
 import html.parser
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -197,6 +199,60 @@ class ReportInChromium(ServerTestCase):
                                                "pod ready 2.520 s", "first byte 2.774 s"])
         self.assertEqual(dom.rows, ["pass", "fail"])
         self.assertEqual(dom.external, [], "the page must not load anything")
+
+    def layout(self, report, width):
+        """Renders `report` and has Chromium measure it at `width` CSS pixels: a copy of the page with
+        a script that writes the boxes of the timeline's labels and of the charts into the DOM."""
+        with open(self.tmp.sub("close.json"), "w") as f:
+            json.dump(report, f)
+        page = self.tmp.sub("close.html")
+        r = subprocess.run([render_report_bin(), self.tmp.sub("close.json"), page], capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        measure = ("<script>const box = e => { const r = e.getBoundingClientRect(); "
+                   "return [r.left, r.top, r.right, r.bottom]; };"
+                   "const out = document.createElement('pre'); out.id = 'layout';"
+                   "out.textContent = JSON.stringify({"
+                   "labels: [...document.querySelectorAll('svg.timeline text.mark')].map(box),"
+                   "timeline: box(document.querySelector('svg.timeline')),"
+                   "charts: [...document.querySelectorAll('.charts')].map(c => [box(c), [...c.querySelectorAll('svg.chart')].map(box)])"
+                   "}); document.body.appendChild(out);</script>")
+        with open(page) as f:
+            text = f.read().replace("</body>", measure + "</body>")
+        self.page = self.tmp.sub("measured.html")
+        with open(self.page, "w") as f:
+            f.write(text)
+        dom = self.run_chromium("--dump-dom", f"--window-size={width},1200")
+        found = re.search(r'<pre id="layout">(.*?)</pre>', dom, re.S)
+        self.assertIsNotNone(found, dom[-2000:])
+        return json.loads(html.unescape(found.group(1)))
+
+    def test_timeline_labels_do_not_overlap_even_when_moments_are_close(self):
+        report = sample_report()
+        report["cold_start"]["timeline"] = [
+            {"label": "request sent", "t_seconds": 0}, {"label": "pod scheduled", "t_seconds": 0.031},
+            {"label": "pod ready", "t_seconds": 0.098}, {"label": "first byte", "t_seconds": 0.112},
+            {"label": "done", "t_seconds": 2.6}]
+        for width in (800, 1400):
+            layout = self.layout(report, width)
+            labels = layout["labels"]
+            self.assertEqual(len(labels), 5)
+            for i, a in enumerate(labels):
+                self.assertTrue(layout["timeline"][0] <= a[0] and a[2] <= layout["timeline"][2], (width, a))
+                for b in labels[i + 1:]:
+                    apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+                    self.assertTrue(apart, f"at {width}px labels overlap: {a} and {b}")
+
+    def test_the_charts_use_the_page_width(self):
+        for width in (1000, 1400, 1920):
+            for container, charts in self.layout(sample_report(), width)["charts"]:
+                self.assertEqual(len(charts), 4)
+                rows = {}
+                for c in charts:
+                    rows.setdefault(round(c[1]), []).append(c)
+                for row in rows.values():  # each row of charts spans (nearly) the whole container
+                    used = sum(c[2] - c[0] for c in row)
+                    self.assertGreater(used, 0.9 * (container[2] - container[0]), (width, row, container))
 
     def test_screenshot_shows_the_charts(self):
         shot = self.tmp.sub("shot.png")
