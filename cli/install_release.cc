@@ -167,7 +167,7 @@ Result<PreparedRelease> PrepareRelease(const ReleaseFlags& flags, bool need_mirr
     release.profile = *profile;
   }
   release.name = release.profile ? release.profile->name : "custom";
-  Result<ManifestSet> set = ResolveManifests(manifests, ", --bundle FILE (made by ferry bundle save)");
+  Result<ManifestSet> set = ResolveManifests(manifests, ", --bundle FILE (from ferry bundle save)");
   if (!set.ok()) return set.status();
 
   std::vector<installer::ManifestFile> files;

@@ -59,9 +59,9 @@ void AddManifestFlags(CLI::App* command, ManifestFlags* flags) {
 // The line after a download that could not reach its servers (not after wrong bytes).
 Status WithAlternatives(const Status& failed, const ReleaseProfile& profile, const std::string& also) {
   if (failed.code() == StatusCode::kDataLoss || failed.code() == StatusCode::kIo) return failed;
-  return Status(failed.code(), failed.message() + "\n  instead: --manifests-dir DIR (the files, fetched where they can be "
-                                                  "reached: ferry manifests fetch --profile " + profile.name +
-                                   " -o DIR), --base-url URL (a web server you can reach holding them)" + also);
+  return Status(failed.code(), failed.message() + "\n  instead: --manifests-dir DIR (ferry manifests fetch --profile " +
+                                   profile.name + " -o DIR, run where they can be reached), --base-url URL (a web "
+                                   "server inside that has them)" + also);
 }
 
 Result<ManifestSet> ResolveManifests(const ManifestFlags& flags, const std::string& also) {

@@ -86,9 +86,9 @@ int RunFetch(const ManifestsFlags& flags) {
   if (!report.ok()) {
     if (failed == 0 || report.status.code() == StatusCode::kDataLoss || report.status.code() == StatusCode::kIo)
       return ReportError(report.status);
-    std::string instead = "fetch them where they can be reached and copy the directory here (the other commands "
-                          "take it as --manifests-dir DIR)";
-    if (flags.base_url.empty()) instead = "--base-url URL (a web server you can reach holding the files), or " + instead;
+    std::string instead = "fetch them where they can be reached and bring the directory (the other commands take "
+                          "it as --manifests-dir DIR)";
+    if (flags.base_url.empty()) instead = "--base-url URL (a web server inside that has them), or " + instead;
     return ReportError(Status(report.status.code(), report.status.message() + "\n  instead: " + instead));
   }
   if (flags.output == OutputFormat::kText) {

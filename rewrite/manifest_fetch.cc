@@ -77,6 +77,14 @@ struct FailureShape {
   std::string single;  // the line when the file is alone
 };
 
+// `reason` without a last "(...)" that only repeats the host ("cannot resolve host H (Could not
+// resolve host: H)"): the host already leads the line.
+std::string Brief(const std::string& reason, const std::string& host) {
+  size_t open = reason.rfind(" (");
+  if (open == std::string::npos || !reason.ends_with(")") || host.empty()) return reason;
+  return reason.find(host, open) != std::string::npos && reason.find(host) < open ? reason.substr(0, open) : reason;
+}
+
 // One line per cause, in order of first appearance (see ManifestsReport).
 std::string GroupedFailures(const std::vector<ManifestFile>& files,
                             const std::function<FailureShape(const ManifestFile&)>& shape) {
@@ -97,7 +105,7 @@ std::string GroupedFailures(const std::vector<ManifestFile>& files,
   for (size_t i = 0; i < causes.size(); ++i)
     out += "\n  " + (names[i].size() == 1 ? causes[i].single
                                           : causes[i].group + ": " + std::to_string(names[i].size()) + " files (" +
-                                                NameFirstFew(names[i]) + ")");
+                                                NameFirstFew(names[i], 2) + ")");
   return out;
 }
 
@@ -280,7 +288,7 @@ ManifestsReport FetchManifests(const ReleaseProfile& profile, const std::string&
     report.status = Status(code, std::to_string(failed) + " of " + std::to_string(report.files.size()) +
                                      " files of profile " + profile.name + " failed:" +
                                      GroupedFailures(report.files, [](const ManifestFile& f) {
-                                       return FailureShape{f.host + "\n" + f.reason, f.host + ": " + f.reason,
+                                       return FailureShape{f.host + "\n" + f.reason, f.host + ": " + Brief(f.reason, f.host),
                                                            f.status.message()};
                                      }));
     return report;

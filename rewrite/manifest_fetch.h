@@ -61,7 +61,7 @@ struct ManifestFile {
 };
 
 // A failed fetch or verify says, in `status`, "N of M files of profile P failed:" and then one line
-// per cause, not per file: "HOST: REASON: 5 files (a, b, c and 2 more)" for the files one host
+// per cause, not per file: "HOST: REASON: 5 files (a, b and 3 more)" for the files one host
 // failed alike (an unreachable host fails every later file it serves at once), or the file's own
 // "NAME from URL: REASON" when it is alone; for a directory, the missing files and the files whose
 // sum does not match are each one line. Each file's own error stays in ManifestFile::status.

@@ -272,7 +272,7 @@ class TestFetchFailures(ManifestsTestCase):
         self.assertEqual(lines[0], "ferry: error: 5 of 5 files of profile knative-1.23-kourier failed:", r.err)
         self.assertTrue(lines[1].startswith(f"  {host}: connection to {host} failed"), r.err)
         self.assertTrue(lines[1].endswith(": 5 files (knative-serving-v1.23.0-serving-crds.yaml, knative-serving-v1.23.0-"
-                                          "serving-core.yaml, net-kourier-v1.23.yaml and 2 more)"), r.err)
+                                          "serving-core.yaml and 3 more)"), r.err)
         self.assertIn("fetch them where they can be reached", lines[2])
         self.assertEqual(len(lines), 3, r.err)
         self.assertEqual(os.listdir(out), [])
@@ -298,7 +298,7 @@ class TestFetchFailures(ManifestsTestCase):
         r = self.ferry.run("images", "--profile", "knative-1.23-kourier", "--manifests-dir", self.tmp.sub("empty", mkdir=True))
         self.assertEqual(r.code, 1, str(r))
         self.assertEqual(r.err.splitlines()[1:], ["  missing: 5 files (knative-serving-v1.23.0-serving-crds.yaml, "
-                                                  "knative-serving-v1.23.0-serving-core.yaml, net-kourier-v1.23.yaml and 2 more)"])
+                                                  "knative-serving-v1.23.0-serving-core.yaml and 3 more)"])
 
     def test_an_unknown_profile_lists_the_known_ones(self):
         r = self.ferry.run("manifests", "fetch", "--profile", "knative-9.9", "--dir", self.tmp.sub("x"))

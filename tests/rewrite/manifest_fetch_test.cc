@@ -76,7 +76,7 @@ TEST_CASE("the corpus holds every built-in profile's files", "[manifest_fetch][c
   }
 }
 
-TEST_CASE("verify lists every missing and every differing file", "[manifest_fetch]") {
+TEST_CASE("verify names the missing files together and each differing file", "[manifest_fetch]") {
   TempDir dir;
   ReleaseProfile p = Builtin("knative-1.23-kourier");
   CopyFromCorpus(p, dir.path);
@@ -91,8 +91,8 @@ TEST_CASE("verify lists every missing and every differing file", "[manifest_fetc
   const std::string& m = r.status.message();
   INFO(m);
   CHECK(m.find("3 of 5 files missing or not matching") != std::string::npos);
-  CHECK(m.find("net-kourier-v1.23.yaml: missing") != std::string::npos);
-  CHECK(m.find("knative-serving-v1.23.0-serving-hpa.yaml: missing") != std::string::npos);
+  CHECK(m.find("\n  missing: 2 files (net-kourier-v1.23.yaml, knative-serving-v1.23.0-serving-hpa.yaml)") !=
+        std::string::npos);
   CHECK(m.find("knative-serving-v1.23.0-serving-core.yaml: sha256 mismatch: expected "
                "be3f16c9c0ac9276cc173ef04871aaeac78537f9edb116310caa02f016e9cbc2 (from the profile), got " + bad) !=
         std::string::npos);
@@ -175,8 +175,7 @@ TEST_CASE("a failed download leaves nothing behind and names the file and the se
   CHECK(r.status.message().find("5 of 5 files of profile knative-1.23-kourier failed:\n  127.0.0.1:1: connection to "
                                 "127.0.0.1:1 failed") == 0);
   CHECK(r.status.message().find(": 5 files (knative-serving-v1.23.0-serving-crds.yaml, "
-                                "knative-serving-v1.23.0-serving-core.yaml, net-kourier-v1.23.yaml and 2 more)") !=
-        std::string::npos);
+                                "knative-serving-v1.23.0-serving-core.yaml and 3 more)") != std::string::npos);
   CHECK(std::count(r.status.message().begin(), r.status.message().end(), '\n') == 1);
   // Each file keeps its own error: the first says what failed, the others that they were not tried.
   CHECK(r.files[0].status.message().find("knative-serving-v1.23.0-serving-crds.yaml from "
@@ -186,6 +185,18 @@ TEST_CASE("a failed download leaves nothing behind and names the file and the se
   for (const ManifestFile& f : r.files) CHECK(f.reason == r.files[0].reason);
   CHECK(r.lock_path.empty());
   CHECK(Entries(dir.path).empty());
+}
+
+TEST_CASE("a host that cannot be resolved is named once, without repeating itself", "[manifest_fetch]") {
+  TempDir dir;
+  ManifestFetchOptions options{.base_url = "http://ferry-test.invalid"};  // .invalid never resolves
+  options.retry.max_attempts = 1;
+  ManifestsReport r = FetchManifests(Builtin("knative-1.23-kourier"), dir.path.string(), options);
+  REQUIRE_FALSE(r.ok());
+  INFO(r.status.message());
+  CHECK(r.status.message().find("\n  ferry-test.invalid: cannot resolve host ferry-test.invalid: 5 files (") !=
+        std::string::npos);
+  CHECK(r.files[0].status.message().find("(") != std::string::npos);  // the file's own error keeps the detail
 }
 
 TEST_CASE("NameFirstFew names a few and counts the rest", "[manifest_fetch]") {
@@ -204,7 +215,7 @@ TEST_CASE("a directory missing several files says so in one line", "[manifest_fe
   INFO(r.status.message());
   CHECK(r.status.message() == dir.path.string() + " does not hold profile knative-1.23-kourier (5 of 5 files missing "
                               "or not matching):\n  missing: 5 files (knative-serving-v1.23.0-serving-crds.yaml, "
-                              "knative-serving-v1.23.0-serving-core.yaml, net-kourier-v1.23.yaml and 2 more)");
+                              "knative-serving-v1.23.0-serving-core.yaml and 3 more)");
 }
 
 TEST_CASE("a base URL that is not http is refused", "[manifest_fetch]") {
