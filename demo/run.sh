@@ -6,6 +6,7 @@ FERRY=$(realpath "${1:-build/cli/ferry}")
 HERE=$(cd "$(dirname "$0")" && pwd)
 export PYTHONPATH="$HERE/../tests/lib${PYTHONPATH:+:$PYTHONPATH}"
 WORK=$(mktemp -d /tmp/ferry-demo-XXXXXX)
+USER_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}"  # the release files are fetched once, into the user's own cache
 export XDG_CACHE_HOME="$WORK/cache" DOCKER_CONFIG="$WORK/docker"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
@@ -64,7 +65,17 @@ run "$FERRY" copy --output json "$SRC" "127.0.0.1:$MIRROR_PORT/knative-mirror/qu
 say "A source that does not exist fails clearly, and nothing is written at the mirror"
 run "$FERRY" copy "127.0.0.1:$GCR_PORT/knative-releases/missing:v1" "127.0.0.1:$MIRROR_PORT/knative-mirror/missing:v1" 2>&1 || echo "(exit code $?)"
 
+# Knative 1.23's real release files: $FERRY_CORPUS, the shared corpus beside the checkout, or
+# fetched once into ferry's cache; without them the steps that need them are skipped.
 CORPUS="${FERRY_CORPUS:-$HERE/../../shared/corpus/manifests}"
+if [ ! -d "$CORPUS" ]; then
+  CORPUS="$USER_CACHE/ferry/manifests/knative-1.23-kourier"
+  say "Fetching Knative 1.23's release files once into ferry's cache (each checked against its sha256)"
+  if ! run "$FERRY" manifests fetch --profile knative-1.23-kourier -o "$CORPUS" | tail -n 1; then
+    echo "(no release files, so the steps that read them are skipped: set FERRY_CORPUS to a directory holding them, or run where GitHub can be reached)"
+    CORPUS=""
+  fi
+fi
 if [ -d "$CORPUS" ]; then
   say "Which images does Knative Serving 1.23 on Kourier need? ferry reads the real release files"
   echo "(including the queue-proxy image that hides in the config-deployment ConfigMap)"
