@@ -86,9 +86,8 @@ Result<ImageReference> SamplesNamespace(const InstallFlags& flags, const Prepare
 // digest, then the self-test with them. Its exit code is the command's.
 int RunSelftestAfterInstall(const InstallFlags& flags, const PreparedRelease& release, const ImageReference& ns,
                             installer::KubeClient& client, InstallPrinter& printer) {
-  RegistryPool registries([&](const ImageReference& ref, bool push) {
-    return MakeRegistryOptions(release.registry_flags, ref, push);
-  });
+  // The copy engine retries each step itself; its clients must not retry again inside (36 tries).
+  RegistryPool registries(CopyRegistryOptions(nullptr, &release.registry_flags));
   Result<std::vector<PushedSample>> pushed = PushSampleImages(ns, "latest", registries);
   if (!pushed.ok()) return ReportError(pushed.status().WithContext("pushing the sample images for the self-test"));
   selftest::SelftestOptions options;
