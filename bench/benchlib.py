@@ -19,3 +19,9 @@ def write_section(path, section):
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     with open(path, "w") as f:
         f.write(text)
+
+
+def targets_table(heading, result):
+    """The "**Targets**" table of a section: one row per (target, measured, met) in `result`."""
+    return [f"**Targets** ({heading}):", "", "| target | measured | met |", "|---|---|---|",
+            *(f"| {name} | {value} | {'yes' if met else '**no**'} |" for name, value, met in result)]

@@ -53,7 +53,7 @@ from ferrytest import images as fimg  # noqa: E402
 from ferrytest.client import RegistryClient  # noqa: E402
 from ferrytest.util import TempDir  # noqa: E402
 
-from benchlib import write_section
+from benchlib import targets_table, write_section
 
 MB = mb.MB
 SECTION = "## ferry bundle"
@@ -849,12 +849,8 @@ def markdown(agg, result, bench, command, elapsed):
         f"was {min(idle):.0%}–{max(idle):.0%} across runs ({sum(i >= 0.85 for i in idle)} of {len(idle)} runs "
         "started on a quiet machine).",
         "",
-        "**Targets** (medians):",
-        "",
-        "| target | measured | met |",
-        "|---|---|---|",
+        *targets_table("medians", result),
     ]
-    lines += [f"| {name} | {value} | {'yes' if met else '**no**'} |" for name, value, met in result]
     straddle = [f"`{a['format']}`" for a in (fl, flz) if a and sl and a["n"] > 1
                 and sl["wall_min"] / a["wall_max"] < 2 <= sl["wall_max"] / a["wall_min"]]
     if straddle:

@@ -62,7 +62,7 @@ sys.path.insert(0, HERE)
 
 from mirror_bench import median, snapshot_binary, wait_quiet  # noqa: E402
 
-from benchlib import write_section
+from benchlib import targets_table, write_section
 
 GENERATOR_VERSION = 1   # bump when the generated set changes: the cache key includes it
 MB = 1_000_000
@@ -918,12 +918,8 @@ def markdown(args, rows, inputs, cg, result, command, elapsed, idle):
         "across runs. Load that starts during a run still shows as noise (hence the medians and ranges); the "
         "callgrind counts are not affected by it.",
         "",
-        "**Targets** (medians):",
-        "",
-        "| target | measured | met |",
-        "|---|---|---|",
+        *targets_table("medians", result),
     ]
-    lines += [f"| {name} | {value} | {'yes' if met else '**no**'} |" for name, value, met in result]
     lines += [
         "",
         f"Reproduce (the large set is generated on the first run and cached in `{args.cache_dir}`; this run took "

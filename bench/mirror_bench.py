@@ -63,7 +63,7 @@ from ferrytest.registry import Registry, _COMPLETED, _METHOD, _URI, _WRITTEN  # 
 from ferrytest.util import TempDir  # noqa: E402
 from link_shaper import LinkShaper  # noqa: E402
 
-from benchlib import write_section
+from benchlib import targets_table, write_section
 
 GENERATOR_VERSION = 3   # bump when the image set changes: the cache key includes it
 DEFAULT_VARIANTS = ["--jobs 4", "--jobs 16"]  # extra ferry rows (--ferry-variant)
@@ -765,12 +765,8 @@ def small_markdown(agg, result, bench, image_set, command, elapsed, notes=""):
         table(agg, bench.unique_bytes / TOTAL_BPS),
         "",
         *([notes, ""] if notes else []),
-        "**Targets** (medians):",
-        "",
-        "| target | measured | met |",
-        "|---|---|---|",
+        *targets_table("medians", result),
     ]
-    lines += [f"| {name} | {value} | {'yes' if met else '**no**'} |" for name, value, met in result]
     lines += ["", f"Reproduce (this run took {elapsed / 60:.0f} min; the image set is generated on the first run "
                   f"and cached in `{bench.args.cache_dir}`):", "", "```sh", "cmake --build build -j2", command, "```", ""]
     return "\n".join(lines)
@@ -833,12 +829,8 @@ def markdown(agg, result, bench, image_set, command, elapsed):
         "across runs. What other work starts during a run still shows up as noise, mostly in the short "
         "unshaped runs (hence 3 repetitions and medians).",
         "",
-        "**Targets** (ferry at default flags, medians):",
-        "",
-        "| target | measured | met |",
-        "|---|---|---|",
+        *targets_table("ferry at default flags, medians", result),
     ]
-    lines += [f"| {name} | {value} | {'yes' if met else '**no**'} |" for name, value, met in result]
     lines += [
         "",
         "Reproduce (the command that produced this table; the upstream image set is generated on the first "
