@@ -129,7 +129,8 @@ Status RegistryClient::Ping() {
   return Status::Ok();
 }
 
-Result<HttpResponse> RegistryClient::SendOnce(HttpRequest request, const std::vector<std::string>& scopes) {
+Result<HttpResponse> RegistryClient::SendOnce(HttpRequest request, const std::vector<std::string>& scopes,
+                                              std::string* sent_auth) {
   WaitIfThrottled();
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -137,7 +138,10 @@ Result<HttpResponse> RegistryClient::SendOnce(HttpRequest request, const std::ve
     // The registry's Authorization goes to the registry only: an absolute Location (an upload
     // session on a storage backend or another host) gets the request without it.
     auto it = auth_by_scope_.find(ScopesKey(scopes));
-    if (it != auth_by_scope_.end() && SameOrigin(request.url, base_url_)) request.headers.push_back(it->second);
+    if (it != auth_by_scope_.end() && SameOrigin(request.url, base_url_)) {
+      request.headers.push_back(it->second);
+      *sent_auth = it->second;
+    }
   }
   Result<HttpResponse> r = http_.Send(request);
   NoteThrottle(r);
@@ -181,14 +185,16 @@ Result<HttpResponse> RegistryClient::Execute(HttpRequest request, const std::vec
       std::lock_guard<std::mutex> lock(mutex_);
       challenges = challenges_;
     }
-    FERRY_RETURN_IF_ERROR(Authorize(challenges, scopes, repository));
+    FERRY_RETURN_IF_ERROR(Authorize(challenges, scopes, repository, ""));
     authorized_now = true;
   }
   for (int attempt = 1;; ++attempt) {
-    Result<HttpResponse> r = SendOnce(request, scopes);
+    std::string sent_auth;
+    Result<HttpResponse> r = SendOnce(request, scopes, &sent_auth);
     bool replayable = !request.body_reader && (!request.body_writer || r.ok());
     if (r.ok() && r->status == 401 && !authorized_now && replayable) {
-      FERRY_RETURN_IF_ERROR(Authorize(ChallengesOf(*r), scopes, repository));  // token expired, or scope widened
+      // token expired, or scope widened
+      FERRY_RETURN_IF_ERROR(Authorize(ChallengesOf(*r), scopes, repository, sent_auth));
       authorized_now = true;
       continue;
     }
@@ -204,7 +210,7 @@ Result<HttpResponse> RegistryClient::Execute(HttpRequest request, const std::vec
 }
 
 Status RegistryClient::Authorize(const std::vector<AuthChallenge>& challenges, const std::vector<std::string>& scopes,
-                                 const std::string& repository) {
+                                 const std::string& repository, const std::string& refused) {
   const AuthChallenge* bearer = nullptr;
   const AuthChallenge* basic = nullptr;
   for (const auto& c : challenges) {
@@ -225,13 +231,13 @@ Status RegistryClient::Authorize(const std::vector<AuthChallenge>& challenges, c
     return Unauthenticated(Where(repository) + ": access denied, and the registry offered no usable "
                                                "authentication scheme (WWW-Authenticate)");
   }
-  std::lock_guard<std::mutex> lock(mutex_);
-  std::string key = ScopesKey(scopes);
-  bool had = auth_by_scope_.count(key) && auth_by_scope_[key] == header;
-  if (had && basic && !bearer)
+  // Only a 401 to these very credentials means they are wrong: before any request, another thread
+  // of the same copy may simply have stored the same header first.
+  if (basic && !bearer && header == refused)
     return Unauthenticated(Where(repository) + ": the registry rejected the credentials of user " +
                            options_.credential->username);
-  auth_by_scope_[key] = header;
+  std::lock_guard<std::mutex> lock(mutex_);
+  auth_by_scope_[ScopesKey(scopes)] = header;
   return Status::Ok();
 }
 

@@ -72,11 +72,13 @@ class RegistryClient {
   Status Ping();
   Result<HttpResponse> Execute(HttpRequest request, const std::vector<std::string>& scopes,
                                const std::string& repository);
-  Result<HttpResponse> SendOnce(HttpRequest request, const std::vector<std::string>& scopes);
+  // `sent_auth`: the Authorization header the request carried ("" for none).
+  Result<HttpResponse> SendOnce(HttpRequest request, const std::vector<std::string>& scopes, std::string* sent_auth);
   void WaitIfThrottled();
   void NoteThrottle(const Result<HttpResponse>& response);
+  // `refused`: the Authorization header a 401 just answered ("" when authorising before any request).
   Status Authorize(const std::vector<AuthChallenge>& challenges, const std::vector<std::string>& scopes,
-                   const std::string& repository);
+                   const std::string& repository, const std::string& refused);
   Result<std::string> FetchToken(const AuthChallenge& challenge, const std::vector<std::string>& scopes,
                                  const std::string& repository);
   Status ErrorFor(const HttpResponse& response, const std::string& repository, const std::string& what) const;
