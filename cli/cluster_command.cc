@@ -9,6 +9,7 @@
 
 #include "cli/command.h"
 #include "cli/kube_flags.h"
+#include "common/join.h"
 #include "installer/cluster_info.h"
 
 namespace ferry::cli {
@@ -18,12 +19,6 @@ struct ClusterInfoFlags {
   KubeFlags kube;
   OutputFormat output = OutputFormat::kText;
 };
-
-std::string Join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out;
-}
 
 const char* DisplayName(const std::string& component) {
   if (component == "knative-serving") return "Knative Serving";
@@ -39,7 +34,7 @@ void PrintText(const installer::ClusterInfo& info) {
   std::printf("%-17s %s\n", "Context:", info.context.empty() ? "(in-cluster)" : info.context.c_str());
   if (!info.source.empty()) std::printf("%-17s %s\n", "Config:", info.source.c_str());
   if (info.identity.served) {
-    std::string groups = info.identity.groups.empty() ? "" : " (groups: " + Join(info.identity.groups) + ")";
+    std::string groups = info.identity.groups.empty() ? "" : " (groups: " + Join(info.identity.groups, ", ") + ")";
     std::printf("%-17s %s%s\n", "Identity:", info.identity.username.c_str(), groups.c_str());
   } else {
     std::printf("%-17s %s\n", "Identity:", info.identity.note.c_str());
@@ -48,7 +43,7 @@ void PrintText(const installer::ClusterInfo& info) {
   for (const installer::ComponentInfo& c : info.components) {
     std::string line = installer::ComponentStateName(c.state);
     if (!c.version.empty()) line += " " + c.version;
-    if (!c.found.empty()) line += " (" + Join(c.found) + ")";
+    if (!c.found.empty()) line += " (" + Join(c.found, ", ") + ")";
     if (!c.note.empty()) line += " (" + c.note + ")";
     std::printf("%-17s %s\n", (std::string(DisplayName(c.name)) + ":").c_str(), line.c_str());
   }

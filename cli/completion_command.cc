@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "common/join.h"
 #include "rewrite/release_profile.h"
 
 namespace ferry::cli {
@@ -23,12 +24,6 @@ struct CommandEntry {
   std::vector<std::string> words;                 // what a positional argument may be (bash, zsh)
   std::map<std::string, std::vector<std::string>> choices;  // flag -> its few values
 };
-
-std::string Join(const std::vector<std::string>& words) {
-  std::string out;
-  for (const std::string& w : words) out += (out.empty() ? "" : " ") + w;
-  return out;
-}
 
 // What may follow the command's path as a word: a subcommand, or a value of its argument.
 std::vector<std::string> Words(const CommandEntry& e) {
@@ -86,10 +81,10 @@ std::string BashScript(const std::vector<CommandEntry>& tree) {
   std::string paths, tables, values;
   for (const CommandEntry& e : tree) {
     if (e.path != "ferry") paths += (paths.empty() ? "" : "|") + std::string("\"") + e.path + "\"";
-    tables += "    \"" + e.path + "\") subs=\"" + Join(Words(e)) + "\" flags=\"" +
-              Join(e.flags) + "\" valued=\" " + Join(e.valued) + " \" ;;\n";
+    tables += "    \"" + e.path + "\") subs=\"" + Join(Words(e), " ") + "\" flags=\"" +
+              Join(e.flags, " ") + "\" valued=\" " + Join(e.valued, " ") + " \" ;;\n";
     for (const auto& [flag, choices] : e.choices)
-      values += "    \"" + e.path + " " + flag + "\") COMPREPLY=($(compgen -W \"" + Join(choices) +
+      values += "    \"" + e.path + " " + flag + "\") COMPREPLY=($(compgen -W \"" + Join(choices, " ") +
                 "\" -- \"$cur\")); return ;;\n";
   }
   return "# bash completion for ferry; load it with: source <(ferry completion bash)\n"
@@ -117,11 +112,11 @@ std::string BashScript(const std::vector<CommandEntry>& tree) {
 std::string ZshScript(const std::vector<CommandEntry>& tree) {
   std::string subs, flags, valued, values;
   for (const CommandEntry& e : tree) {
-    subs += "  [\"" + e.path + "\"]=\"" + Join(Words(e)) + "\"\n";
-    flags += "  [\"" + e.path + "\"]=\"" + Join(e.flags) + "\"\n";
-    valued += "  [\"" + e.path + "\"]=\" " + Join(e.valued) + " \"\n";
+    subs += "  [\"" + e.path + "\"]=\"" + Join(Words(e), " ") + "\"\n";
+    flags += "  [\"" + e.path + "\"]=\"" + Join(e.flags, " ") + "\"\n";
+    valued += "  [\"" + e.path + "\"]=\" " + Join(e.valued, " ") + " \"\n";
     for (const auto& [flag, choices] : e.choices)
-      values += "  [\"" + e.path + " " + flag + "\"]=\"" + Join(choices) + "\"\n";
+      values += "  [\"" + e.path + " " + flag + "\"]=\"" + Join(choices, " ") + "\"\n";
   }
   return "#compdef ferry\n"
          "# zsh completion for ferry; load it with: source <(ferry completion zsh)\n"

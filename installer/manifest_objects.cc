@@ -47,6 +47,10 @@ std::string StringField(const json& object, const char* key) {
   return value.is_string() ? value.get<std::string>() : std::string();
 }
 
+std::string ResourceVersion(const json& object) {
+  return StringField(FieldOf(object, "metadata"), "resourceVersion");
+}
+
 std::string ObjectKey::ToString() const {
   std::string out = kind + " ";
   if (!ns.empty()) out += ns + "/";

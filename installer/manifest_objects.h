@@ -32,6 +32,8 @@ struct ObjectKey {
 // object, gives null (FieldOf) or "" (StringField, also for a non-string value).
 const nlohmann::json& FieldOf(const nlohmann::json& object, const char* key);
 std::string StringField(const nlohmann::json& object, const char* key);
+// metadata.resourceVersion, or "".
+std::string ResourceVersion(const nlohmann::json& object);
 
 // Deployments, StatefulSets, DaemonSets and Jobs: the objects that run pods.
 bool IsWorkloadKey(const ObjectKey& key);

@@ -4,17 +4,12 @@
 #include <thread>
 
 #include "common/log.h"
+#include "installer/manifest_objects.h"
 
 namespace ferry::installer {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string ResourceVersionOf(const nlohmann::json& object) {
-  if (!object.is_object() || !object.contains("metadata") || !object["metadata"].is_object()) return "";
-  const nlohmann::json& rv = object["metadata"].value("resourceVersion", nlohmann::json());
-  return rv.is_string() ? rv.get<std::string>() : "";
-}
 
 // One watch connection's state, fed by the HTTP body as it arrives.
 struct Connection {
@@ -40,7 +35,7 @@ struct Connection {
       else error = std::move(status);
       return false;
     }
-    if (std::string rv = ResourceVersionOf(e.object); !rv.empty()) summary->resource_version = rv;
+    if (std::string rv = ResourceVersion(e.object); !rv.empty()) summary->resource_version = rv;
     ++events;
     ++summary->events;
     if ((*callback)(e) == WatchControl::kStop) {
@@ -76,7 +71,7 @@ KubeResult<WatchSummary> Watch(KubeClient& client, const ResourceRef& ref, std::
   if (summary.resource_version.empty()) {
     KubeResult<nlohmann::json> list = Relist(client, ref, ns, options);
     if (!list.ok()) return list.error();
-    summary.resource_version = ResourceVersionOf(*list);
+    summary.resource_version = ResourceVersion(*list);
     for (const auto& item : (*list)["items"]) {
       ++summary.events;
       if (callback(WatchEvent{"ADDED", item}) == WatchControl::kStop) return summary;
@@ -127,7 +122,7 @@ KubeResult<WatchSummary> Watch(KubeClient& client, const ResourceRef& ref, std::
       Log(LogLevel::kInfo, context + ": resourceVersion " + summary.resource_version + " is gone; listing again");
       KubeResult<nlohmann::json> list = Relist(client, ref, ns, options);
       if (!list.ok()) return list.error();
-      summary.resource_version = ResourceVersionOf(*list);
+      summary.resource_version = ResourceVersion(*list);
       ++summary.relists;
       ++summary.events;
       if (callback(WatchEvent{"RESYNC", std::move(*list)}) == WatchControl::kStop) return summary;

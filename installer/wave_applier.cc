@@ -16,13 +16,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
-std::string ResourceVersionOf(const json& object) {
-  const json* rv = object.contains("metadata") ? &object["metadata"] : nullptr;
-  if (rv && rv->contains("resourceVersion") && (*rv)["resourceVersion"].is_string())
-    return (*rv)["resourceVersion"].get<std::string>();
-  return "";
-}
-
 // Deletes a Job that must be recreated and waits until it is gone (its name is then free).
 KubeResult<bool> DeleteJobAndWait(KubeClient& client, const ResourceRef& ref, const ObjectKey& key, Deadline deadline) {
   KubeResult<json> deleted = client.Delete(ref, key.ns, key.name, {.propagation_policy = "Background", .deadline = deadline});
@@ -68,7 +61,7 @@ KubeResult<AppliedObject> ApplyOnce(KubeClient& client, const ManifestObject& o,
   if (!before) {
     out.outcome = ApplyOutcome::kCreated;
   } else {
-    out.outcome = ResourceVersionOf(*before) == ResourceVersionOf(*applied) ? ApplyOutcome::kUnchanged
+    out.outcome = ResourceVersion(*before) == ResourceVersion(*applied) ? ApplyOutcome::kUnchanged
                                                                             : ApplyOutcome::kConfigured;
   }
   return out;

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/join.h"
 #include "common/sha256.h"
 
 namespace ferry {
@@ -32,15 +33,6 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
     path.remove_prefix(slash + 1);
   }
   return parts;
-}
-
-std::string Join(const std::vector<std::string>& parts, std::string_view separator) {
-  std::string out;
-  for (const std::string& part : parts) {
-    if (!out.empty()) out += separator;
-    out += part;
-  }
-  return out;
 }
 
 // Makes `s` one valid path component: lowercase letters and digits, separated by '.', '_', '__'
