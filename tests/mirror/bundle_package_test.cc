@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -174,6 +175,7 @@ TEST_CASE("--include-ferry finds make deb's package one directory above the bina
   Result<FerryPackageChoice> c = ChooseFerryPackage("", self, "0.1.0");
   REQUIRE(c.ok());
   CHECK(c->file == deb);
+  CHECK(c->notes.empty());
   CHECK(c->record.kind == "deb");
   CHECK(c->record.path == "ferry/ferry_0.1.0_" + DebianArchitecture() + ".deb");
   CHECK(c->record.version == "0.1.0");
@@ -182,6 +184,14 @@ TEST_CASE("--include-ferry finds make deb's package one directory above the bina
     std::string beside = dir.path + "/cli/" + FerryDebName("0.1.0", DebianArchitecture());
     WriteFile(beside, Deb(Control("ferry", "0.1.0", DebianArchitecture())));
     CHECK(ChooseFerryPackage("", self, "0.1.0")->file == beside);
+  }
+  SECTION("one older than the binary is still taken, with a note to rebuild it") {
+    fs::last_write_time(deb, fs::last_write_time(self) - std::chrono::hours(1));
+    Result<FerryPackageChoice> stale = ChooseFerryPackage("", self, "0.1.0");
+    REQUIRE(stale.ok());
+    CHECK(stale->file == deb);
+    REQUIRE(stale->notes.size() == 1);
+    CHECK(stale->notes[0] == deb + " is older than the running " + self + "; if ferry changed since, run `make deb` again");
   }
   SECTION("a package of another version is not looked for") {
     Result<FerryPackageChoice> other = ChooseFerryPackage("", self, "0.2.0");
