@@ -166,7 +166,7 @@ TEST_CASE("ferry's own binary names the shared libraries it needs") {
   CHECK(!NeededLibraries(dir.path + "/script").ok());
 }
 
-TEST_CASE("--include-ferry finds make deb's package one directory above the binary") {
+TEST_CASE("include-ferry finds make deb's package one directory above the binary") {
   TempDir dir;  // build/ferry_V_ARCH.deb beside build/cli/ferry
   std::string self = dir.path + "/cli/ferry";
   WriteFile(self, "binary");
@@ -216,7 +216,7 @@ TEST_CASE("without a package, --include-ferry carries the running binary and say
   CHECK(c->notes[0].find("libarchive.so.13") != std::string::npos);
 }
 
-TEST_CASE("--include-ferry=FILE must be ferry's package of the same version, under any name") {
+TEST_CASE("include-ferry=FILE must be ferry's package of the same version, under any name") {
   TempDir dir;
   std::string self = dir.path + "/ferry";
   WriteFile(self, "binary");
