@@ -1,9 +1,10 @@
 """`ferry bundle save --include-ferry`: the bundle carries ferry itself for a site where no ferry
 runs yet, as a plain tar member the system `tar --zstd` gets out byte for byte: make deb's package
-found beside the binary (a real .deb made here with dpkg-deb), one named with =FILE, or the bare
-binary (which then runs). `bundle load`, `inspect` and `verify` name it, and the command load prints
-works as printed. A wrong or missing package fails before anything is written; a bundle without
-the entry loads as before."""
+found beside the binary (a real .deb made here with dpkg-deb), one named with =FILE (also the one
+cpack makes from this build, as `make deb` does), or the bare binary (which then runs).
+`bundle load`, `inspect` and `verify` name it, and the command load prints works as printed. A
+wrong or missing package fails before anything is written; a bundle without the entry loads as
+before."""
 
 import hashlib
 import json
@@ -164,6 +165,21 @@ class FerryInBundle(ServerTestCase):
             self.assertEqual(hashlib.sha256(tar.extractfile(entry).read()).hexdigest(), sha256_file(deb))
         line = self.package_line(self.ferry.run("bundle", "inspect", path).out)
         self.assertIn(f"tar -xf {path} {entry} && apt install ./{entry}", line)
+
+    @unittest.skipUnless(shutil.which("cpack") and os.path.isfile(os.path.join(os.environ.get("FERRY_BUILD_DIR", ""),
+                                                                                "CPackConfig.cmake")),
+                         "cpack or the build's CPackConfig.cmake missing (ctest sets FERRY_BUILD_DIR)")
+    def test_the_package_make_deb_builds_is_carried(self):
+        out = self.tmp.sub("cpack", mkdir=True)
+        run(["cpack", "-G", "DEB", "--config", os.path.join(os.environ["FERRY_BUILD_DIR"], "CPackConfig.cmake"),
+             "-B", out], timeout=600)
+        deb = os.path.join(out, f"ferry_{self.version}_{self.arch}.deb")
+        path, p = self.save(f"--include-ferry={deb}", binary=self.ferry.bin)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        entry = f"ferry/ferry_{self.version}_{self.arch}.deb"
+        got = os.path.join(self.extract(self.package_line(self.load(path).out).split("runs yet: ", 1)[1]), entry)
+        self.assertEqual(sha256_file(got), sha256_file(deb))
+        self.assertIn("./usr/bin/ferry", run(["dpkg-deb", "-c", got]).stdout)
 
     def test_a_wrong_or_missing_package_fails_naming_it_and_writes_nothing(self):
         other_dir = self.tmp.sub("wrong", mkdir=True)
