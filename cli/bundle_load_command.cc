@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "cli/bundle_package_output.h"
 #include "cli/command.h"
 #include "cli/mirror_progress.h"
 #include "cli/naming_flags.h"
@@ -77,12 +78,16 @@ int RunLoad(const LoadFlags& flags) {
     if (!i.status.ok()) list.back()["error"] = i.status.message();
   }
   const CopyTotals& t = report.totals;
+  // ferry itself, when the bundle carries it: where it is for machines that have no ferry yet.
+  const std::optional<BundleManifest>& manifest = (*source)->index().bundle();
+  const std::optional<BundlePackage> package = manifest ? manifest->ferry_package : std::nullopt;
   if (flags.output == OutputFormat::kJson) {
     json out = {{"bundle", (*source)->where()}, {"images", list}, {"passes", t.passes},
                 {"blobs", {{"uploaded", t.blobs_copied}, {"mounted", t.blobs_mounted}, {"skipped", t.blobs_skipped}}},
                 {"bytes", {{"uploaded", t.bytes_copied}, {"mounted", t.bytes_mounted}, {"skipped", t.bytes_skipped}}},
                 {"attachments", t.attachments}};
     if (!flags.lock.empty()) out["lock"] = flags.lock;
+    if (package) out["ferryPackage"] = PackageJson(*package, InstallCommandFor(*package, flags.bundle));
     std::printf("%s\n", out.dump().c_str());
   } else {
     for (const ImageResult& i : report.images)
@@ -96,6 +101,7 @@ int RunLoad(const LoadFlags& flags) {
     if (t.attachments > 0)
       std::printf("with %d attachments (signatures, attestations, SBOMs, referrers)\n", t.attachments);
     if (!flags.lock.empty()) std::printf("lock file: %s\n", flags.lock.c_str());
+    if (package) std::printf("%s\n", PackageLine(*package, InstallCommandFor(*package, flags.bundle)).c_str());
   }
   if (failed == 0) return kExitSuccess;
   for (const ImageResult& i : report.images)
@@ -103,7 +109,7 @@ int RunLoad(const LoadFlags& flags) {
   return kExitFailure;
 }
 
-json SummaryJson(const BundleSummary& s) {
+json SummaryJson(const BundleSummary& s, const std::string& bundle_arg) {
   json images = json::array(), files = json::array();
   for (const BundleImage& i : s.images) {
     images.push_back({{"source", i.source}, {"digest", i.digest}, {"mediaType", i.media_type},
@@ -115,10 +121,12 @@ json SummaryJson(const BundleSummary& s) {
                      {"sample", f.path.starts_with(bundle::kSamplesDir)}});
   return {{"bundle", s.where}, {"ferryBundle", s.ferry_bundle}, {"formatVersion", s.format_version},
           {"ferryVersion", s.ferry_version}, {"profile", s.profile}, {"platformFilter", s.platform_filter},
-          {"images", images}, {"files", files}, {"blobs", s.blobs}, {"bytes", s.bytes}};
+          {"images", images}, {"files", files}, {"blobs", s.blobs}, {"bytes", s.bytes},
+          {"ferryPackage", s.ferry_package ? PackageJson(*s.ferry_package, InstallCommandFor(*s.ferry_package, bundle_arg))
+                                           : json()}};
 }
 
-void PrintSummary(const BundleSummary& s) {
+void PrintSummary(const BundleSummary& s, const std::string& bundle_arg) {
   std::printf("bundle:  %s (%s)\n", s.where.c_str(),
               s.ferry_bundle ? ("ferry bundle, format " + std::to_string(s.format_version) +
                                 (s.ferry_version.empty() ? "" : ", ferry " + s.ferry_version)).c_str()
@@ -149,15 +157,17 @@ void PrintSummary(const BundleSummary& s) {
   if (samples > 0) std::printf("samples: %zu (the Services only: their images are not in the bundle)\n", samples);
   for (const BundleFile& f : s.files)
     if (f.path.starts_with(bundle::kSamplesDir)) std::printf("  %s (%s)\n", f.path.c_str(), HumanBytes(f.size).c_str());
+  if (s.ferry_package)
+    std::printf("%s\n", PackageLine(*s.ferry_package, InstallCommandFor(*s.ferry_package, bundle_arg)).c_str());
 }
 
 int RunInspect(const ReadFlags& flags) {
   Result<BundleSummary> summary = InspectBundle(flags.bundle);
   if (!summary.ok()) return ReportError(summary.status());
   if (flags.output == OutputFormat::kJson)
-    std::printf("%s\n", SummaryJson(*summary).dump().c_str());
+    std::printf("%s\n", SummaryJson(*summary, flags.bundle).dump().c_str());
   else
-    PrintSummary(*summary);
+    PrintSummary(*summary, flags.bundle);
   return kExitSuccess;
 }
 
@@ -168,7 +178,7 @@ int RunVerify(const ReadFlags& flags) {
   if (flags.output == OutputFormat::kJson) {
     json problems = json::array();
     for (const BundleProblem& p : r.problems) problems.push_back({{"path", p.path}, {"problem", p.message}});
-    json out = SummaryJson(r.summary);
+    json out = SummaryJson(r.summary, flags.bundle);
     out["ok"] = r.problems.empty();
     out["entries"] = r.entries;
     out["bytesRead"] = r.bytes_read;
@@ -176,8 +186,9 @@ int RunVerify(const ReadFlags& flags) {
     std::printf("%s\n", out.dump().c_str());
   } else {
     for (const BundleProblem& p : r.problems) std::printf("MISMATCH %s: %s\n", p.path.c_str(), p.message.c_str());
-    std::printf("%s: %d entries, %s re-hashed, %zu images, %zu files: %s\n", r.summary.where.c_str(), r.entries,
+    std::printf("%s: %d entries, %s re-hashed, %zu images, %zu files%s: %s\n", r.summary.where.c_str(), r.entries,
                 HumanBytes(r.bytes_read).c_str(), r.summary.images.size(), r.summary.files.size(),
+                r.summary.ferry_package ? (", ferry's " + r.summary.ferry_package->kind).c_str() : "",
                 r.problems.empty() ? "intact" : (std::to_string(r.problems.size()) + " problems").c_str());
   }
   return r.problems.empty() ? kExitSuccess : kExitFailure;
@@ -200,7 +211,9 @@ Command AddBundleLoadCommand(CLI::App& root) {
       "its digest before it is committed, and manifests are pushed only after the whole archive was\n"
       "read. Run it again after an interruption to finish. Signatures, attestations, SBOMs and\n"
       "referrers saved with the images are pushed into the same repositories, unless --no-attachments.\n"
-      "Also reads OCI layout archives and directories made by other tools (skopeo's oci-archive:).\n\n"
+      "Also reads OCI layout archives and directories made by other tools (skopeo's oci-archive:).\n"
+      "When the bundle carries ferry itself (bundle save --include-ferry), the last line names it\n"
+      "and the tar command that gets it out for machines that have no ferry yet.\n\n"
       "Example:\n"
       "  ferry bundle load knative.tar.zst --to registry.cn-hangzhou.aliyuncs.com/knative-mirror \\\n"
       "      --naming flatten --dest-creds \"$ACR_USER:$ACR_PASSWORD\" --lock images.lock");

@@ -7,12 +7,14 @@
 #include <memory>
 #include <thread>
 
+#include "cli/bundle_package_output.h"
 #include "cli/command.h"
 #include "cli/manifest_flags.h"
 #include "cli/mirror_progress.h"
 #include "cli/registry_flags.h"
 #include "common/atomic_file.h"
 #include "mirror/archive_sink.h"
+#include "mirror/bundle_package.h"
 #include "mirror/copy_engine.h"
 #include "mirror/image_list.h"
 #include "mirror/registry_source.h"
@@ -30,6 +32,9 @@ struct BundleSaveFlags {
   std::vector<std::string> source_mirrors, platforms;
   int jobs = 8, threads = 0, level = 3;
   bool no_attachments = false;
+  // --include-ferry[=FILE]: FILE, or "" to look for make deb's package beside the binary.
+  bool include_ferry = false;
+  std::string ferry_file;
   RegistryFlags src{.prefix = "src"};
   OutputFormat output = OutputFormat::kText;
 };
@@ -94,6 +99,26 @@ Status Describe(const BundleSaveFlags& flags, std::vector<CopyImage>* images, Bu
   return Status::Ok();
 }
 
+// ferry itself for the far side: the .deb `make deb` built, else the running binary (with a note).
+Status ChoosePackage(const BundleSaveFlags& flags, BundleInfo* bundle) {
+  if (!flags.include_ferry) return Status::Ok();
+  std::error_code ec;
+  std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  if (ec) return IoError("cannot find the running ferry binary (/proc/self/exe): " + ec.message());
+  Result<FerryPackageChoice> choice = ChooseFerryPackage(flags.ferry_file, self, FERRY_VERSION);
+  if (!choice.ok()) return choice.status().WithContext("--include-ferry");
+  for (const std::string& note : choice->notes) std::fprintf(stderr, "ferry: note: %s\n", note.c_str());
+  bundle->ferry_package = BundleSavePackage{choice->file, choice->record};
+  return Status::Ok();
+}
+
+// How the far side gets ferry out of the archive just written (one file or its split parts).
+std::string InstallCommand(const ArchiveSink& archive, const std::string& path) {
+  std::vector<std::string> parts;
+  for (const BundlePart& p : archive.output().parts) parts.push_back(p.path);
+  return PackageInstallCommand(*archive.manifest().ferry_package, path, parts, false);
+}
+
 nlohmann::json ReportJson(const ArchiveSink& archive, const std::string& path) {
   const BundleManifest& manifest = archive.manifest();
   nlohmann::json parts = nlohmann::json::array();
@@ -110,7 +135,8 @@ nlohmann::json ReportJson(const ArchiveSink& archive, const std::string& path) {
   return {{"archive", path},       {"sha256", archive.output().sha256}, {"size", archive.output().size},
           {"parts", parts},        {"profile", manifest.profile},        {"images", images},
           {"files", files},        {"blobs", archive.blobs()},           {"blobBytes", archive.blob_bytes()},
-          {"platformFilter", manifest.platform_filter}};
+          {"platformFilter", manifest.platform_filter}, {"ferryPackage", manifest.ferry_package ? PackageJson(*manifest.ferry_package, InstallCommand(archive, path))
+                                                 : nlohmann::json()}};
 }
 
 int RunBundleSave(const BundleSaveFlags& flags) {
@@ -125,6 +151,7 @@ int RunBundleSave(const BundleSaveFlags& flags) {
   std::vector<CopyImage> images;
   BundleInfo bundle{.ferry_version = FERRY_VERSION, .platform_filter = flags.platforms};
   if (Status s = Describe(flags, &images, &bundle); !s.ok()) return ReportError(s);
+  if (Status s = ChoosePackage(flags, &bundle); !s.ok()) return ReportError(s.WithContext("no bundle written"));
   if (!flags.platforms.empty() && flags.output != OutputFormat::kJson)
     std::fprintf(stderr,
                  "ferry: warning: --platform rewrites multi-arch indexes, so their digests in the bundle differ "
@@ -159,6 +186,8 @@ int RunBundleSave(const BundleSaveFlags& flags) {
               HumanBytes(static_cast<int64_t>(out.size)).c_str());
   if (report.totals.attachments > 0)
     std::printf("with %d attachments (signatures, attestations, SBOMs, referrers)\n", report.totals.attachments);
+  if (manifest.ferry_package)
+    std::printf("%s\n", PackageLine(*manifest.ferry_package, InstallCommand(**archive, flags.archive)).c_str());
   if (options.split_size == 0) {
     std::printf("%s  %s\n", out.sha256.c_str(), flags.archive.c_str());
   } else {
@@ -185,10 +214,15 @@ Command AddBundleSaveCommand(CLI::App& root) {
       "--platform keeps only those platforms of multi-arch images, as ferry mirror --platform does:\n"
       "such an index is rewritten, so its digest differs from the source's (bundle.json keeps both).\n"
       "Signatures, attestations, SBOMs and OCI referrers of each image come along (bundle load\n"
-      "pushes them too) unless --no-attachments.\n\n"
+      "pushes them too) unless --no-attachments.\n"
+      "--include-ferry carries ferry itself for a site where none runs yet, as a plain tar member:\n"
+      "ferry/ferry_VERSION_ARCH.deb, the package `make deb` wrote beside this binary or one directory\n"
+      "up (--include-ferry=FILE names one: a ferry .deb of this version), else this binary as\n"
+      "ferry/ferry (a note names the shared libraries it needs). bundle.json records it with its\n"
+      "sha256; bundle load, inspect and verify name it and the tar command that gets it out.\n\n"
       "Example:\n"
       "  ferry bundle save --profile knative-1.23-kourier -o knative.tar.zst --split-size 4G \\\n"
-      "      --platform linux/amd64");
+      "      --platform linux/amd64 --include-ferry");
   app->add_option("--images", flags->images_file, "File with one image reference per line ('-' for stdin)");
   AddManifestFlags(app, &flags->manifests);
   app->add_option("-o,--archive", flags->archive, "The archive to write: NAME.tar or NAME.tar.zst")->required();
@@ -200,11 +234,18 @@ Command AddBundleSaveCommand(CLI::App& root) {
   app->add_option("-j,--jobs", flags->jobs, "Images resolved at once (default 8)");
   app->add_flag("--no-attachments", flags->no_attachments,
                 "Leave signatures, attestations, SBOMs and referrers of the images out");
+  CLI::Option* include_ferry =
+      app->add_option("--include-ferry", flags->ferry_file,
+                      "Carry ferry itself: make deb's package beside this binary (else the binary), or =FILE.deb")
+          ->expected(0, 1);
   app->add_option("--zstd-threads", flags->threads, "zstd worker threads (default: cores, at most 4; same output for any number)");
   app->add_option("--zstd-level", flags->level, "zstd compression level (default 3)");
   AddRegistryFlags(app, &flags->src, "source");
   AddOutputFlag(app, &flags->output);
-  return {app, [flags] { return RunBundleSave(*flags); }};
+  return {app, [flags, include_ferry] {
+            flags->include_ferry = include_ferry->count() > 0;
+            return RunBundleSave(*flags);
+          }};
 }
 
 }  // namespace ferry::cli

@@ -13,13 +13,14 @@
 namespace ferry {
 namespace {
 
-Result<BundleFile> DescribeFile(const BundleSaveFile& file) {
-  std::string dir = file.sample ? bundle::kSamplesDir : bundle::kManifestsDir;
-  if (file.text)
-    return BundleFile{file.name, dir + file.name, Sha256Digest(*file.text).substr(7),
-                      static_cast<int64_t>(file.text->size())};
-  std::ifstream in(file.path, std::ios::binary);
-  if (!in) return IoError("cannot read " + file.path + ": " + std::strerror(errno));
+struct FileSum {
+  std::string sha256;  // 64 hex
+  int64_t size = 0;
+};
+
+Result<FileSum> HashFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return IoError("cannot read " + path + ": " + std::strerror(errno));
   Sha256 hash;
   int64_t size = 0;
   char buffer[1 << 16];
@@ -28,8 +29,18 @@ Result<BundleFile> DescribeFile(const BundleSaveFile& file) {
     hash.Update(std::string_view(buffer, static_cast<size_t>(in.gcount())));
     size += in.gcount();
   }
-  if (in.bad()) return IoError("cannot read " + file.path);
-  return BundleFile{file.name, dir + file.name, hash.Digest().substr(7), size};
+  if (in.bad()) return IoError("cannot read " + path);
+  return FileSum{hash.Digest().substr(7), size};
+}
+
+Result<BundleFile> DescribeFile(const BundleSaveFile& file) {
+  std::string dir = file.sample ? bundle::kSamplesDir : bundle::kManifestsDir;
+  if (file.text)
+    return BundleFile{file.name, dir + file.name, Sha256Digest(*file.text).substr(7),
+                      static_cast<int64_t>(file.text->size())};
+  Result<FileSum> sum = HashFile(file.path);
+  if (!sum.ok()) return sum.status();
+  return BundleFile{file.name, dir + file.name, sum->sha256, sum->size};
 }
 
 StreamProducer FileProducer(const std::string& path) {
@@ -69,6 +80,13 @@ Result<std::unique_ptr<ArchiveSink>> ArchiveSink::Create(const std::string& path
                                " in the bundle; rename one");
       sink->files_.push_back(*record);
     }
+    if (const std::optional<BundleSavePackage>& package = sink->bundle_->ferry_package) {
+      Result<FileSum> sum = HashFile(package->path);
+      if (!sum.ok()) return sum.status();
+      sink->package_ = package->record;
+      sink->package_->sha256 = sum->sha256;
+      sink->package_->size = sum->size;
+    }
   }
   return sink;
 }
@@ -84,6 +102,7 @@ Status ArchiveSink::Begin(const CopyPlan& plan) {
     manifest_.profile_json = bundle_->profile_json;
     manifest_.platform_filter = bundle_->platform_filter;
     manifest_.files = files_;
+    manifest_.ferry_package = package_;
   }
   // index.json names each image and each tagged attachment; referrers are found through the
   // fallback index of their subject (OCI 1.1 tag schema), made here.
@@ -147,6 +166,13 @@ Status ArchiveSink::Begin(const CopyPlan& plan) {
       Status s = file->text ? writer_->AddFile(record->path, *file->text)
                             : writer_->AddStream(record->path, record->size, record->sha256, FileProducer(file->path));
       if (s.code() == StatusCode::kDataLoss) return s.WithContext(file->path + " changed while it was saved");
+      FERRY_RETURN_IF_ERROR(s);
+    }
+    if (package_) {
+      const std::string& from = bundle_->ferry_package->path;
+      Status s = writer_->AddStream(package_->path, package_->size, package_->sha256, FileProducer(from),
+                                    package_->kind == bundle::kPackageBinary ? 0755 : 0644);
+      if (s.code() == StatusCode::kDataLoss) return s.WithContext(from + " changed while it was saved");
       FERRY_RETURN_IF_ERROR(s);
     }
   }

@@ -3,7 +3,7 @@
 // files (format: mirror/bundle_format.h; writing: mirror/bundle_writer.h).
 //
 // The archive is laid out from the whole plan (wants_plan): oci-layout, index.json, bundle.json,
-// the files, every manifest and config (sorted by digest), then the layers (sorted), each blob
+// the files, ferry's own package (when carried), every manifest and config (sorted by digest), then the layers (sorted), each blob
 // once; the blobs come one at a time in that order (sequential). The same inputs give a
 // byte-identical archive. Nothing appears at the path before Finish(); a sink destroyed before
 // that (any failure) removes its temporary files.
@@ -31,6 +31,12 @@ struct BundleSaveFile {
   std::optional<std::string_view> text;  // the bytes, when built into ferry (samples); outlives the sink
 };
 
+// ferry itself, carried as bundle.json's ferryPackage (mirror/bundle_package.h chooses it).
+struct BundleSavePackage {
+  std::string path;       // on disk
+  BundlePackage record;   // sha256 and size are filled in when the sink reads the file
+};
+
 // What makes an archive a ferry bundle; empty for a plain oci-archive.
 struct BundleInfo {
   std::string ferry_version;
@@ -38,11 +44,13 @@ struct BundleInfo {
   std::string profile_json;  // the profile with every sum filled in, or empty
   std::vector<std::string> platform_filter;
   std::vector<BundleSaveFile> files;  // release files in install order, then samples
+  std::optional<BundleSavePackage> ferry_package;  // after the files, before the blobs
 };
 
 class ArchiveSink : public ImageSink {
  public:
-  // Reads and hashes every file of `bundle` now, so a missing file fails before any image is read.
+  // Reads and hashes every file of `bundle` (and ferry's package) now, so a missing file fails
+  // before any image is read.
   static Result<std::unique_ptr<ArchiveSink>> Create(const std::string& path, const BundleWriterOptions& options,
                                                      std::optional<BundleInfo> bundle);
 
@@ -75,6 +83,7 @@ class ArchiveSink : public ImageSink {
   BundleWriterOptions options_;
   std::optional<BundleInfo> bundle_;
   std::vector<BundleFile> files_;  // bundle_->files, described
+  std::optional<BundlePackage> package_;  // bundle_->ferry_package, described
   std::unique_ptr<BundleWriter> writer_;
   BundleManifest manifest_;
   std::map<std::pair<std::string, std::string>, std::string> planned_;  // (repository, tag) -> digest

@@ -10,6 +10,35 @@ namespace ferry {
 
 using nlohmann::ordered_json;
 
+namespace {
+
+// Only what a reader relies on is checked: a safe entry path of its own and a sum to verify it by.
+// A kind this ferry does not know is kept, so a newer ferry's bundle still loads.
+Result<BundlePackage> ParsePackage(const ordered_json& item, const std::string& at) {
+  if (!item.is_object()) return InvalidArgument(at + ": not a JSON object");
+  for (const char* key : {"kind", "path", "sha256"})
+    if (!item.contains(key) || !item[key].is_string() || item[key].get<std::string>().empty())
+      return InvalidArgument(at + ": needs \"kind\", \"path\" and \"sha256\" strings");
+  BundlePackage p{item["kind"].get<std::string>(), item["path"].get<std::string>(), item.value("version", ""),
+                  item.value("arch", ""), item["sha256"].get<std::string>(), item.value("size", int64_t{0}), {}};
+  std::string name = p.path.substr(std::min(p.path.size(), std::string_view(bundle::kFerryDir).size()));
+  if (!p.path.starts_with(bundle::kFerryDir) || !IsPackageName(name))
+    return InvalidArgument(at + ": path \"" + p.path + "\" is not ferry/NAME (a file name of its own)");
+  if (p.sha256.size() != 64 || p.sha256.find_first_not_of("0123456789abcdef") != std::string::npos)
+    return InvalidArgument(at + ": sha256 is not 64 hex digits");
+  if (item.contains("libraries") && item["libraries"].is_array())
+    for (const auto& l : item["libraries"])
+      if (l.is_string()) p.libraries.push_back(l.get<std::string>());
+  return p;
+}
+
+}  // namespace
+
+bool IsPackageName(const std::string& name) {
+  return !name.empty() && name.find('/') == std::string::npos && name != "." && name != ".." &&
+         name != "bundle.json" && name != "manifests" && name != "samples";
+}
+
 std::string BundleManifest::Serialize() const {
   ordered_json doc;
   doc["formatVersion"] = format_version;
@@ -29,6 +58,12 @@ std::string BundleManifest::Serialize() const {
   doc["files"] = ordered_json::array();
   for (const BundleFile& f : files)
     doc["files"].push_back({{"name", f.name}, {"path", f.path}, {"sha256", f.sha256}, {"size", f.size}});
+  if (ferry_package) {
+    const BundlePackage& p = *ferry_package;
+    doc["ferryPackage"] = {{"kind", p.kind}, {"path", p.path}, {"version", p.version}, {"arch", p.arch},
+                           {"sha256", p.sha256}, {"size", p.size}};
+    if (!p.libraries.empty()) doc["ferryPackage"]["libraries"] = p.libraries;
+  }
   if (!profile_json.empty()) {
     ordered_json p = ordered_json::parse(profile_json, nullptr, false);
     if (!p.is_discarded()) doc["profileDefinition"] = p;
@@ -95,6 +130,11 @@ Result<BundleManifest> BundleManifest::Parse(const std::string& text, const std:
       if (f.sha256.size() != 64) return InvalidArgument(here + ": sha256 is not 64 hex digits");
       m.files.push_back(std::move(f));
     }
+  }
+  if (doc.contains("ferryPackage")) {
+    Result<BundlePackage> package = ParsePackage(doc["ferryPackage"], at + ": ferryPackage");
+    if (!package.ok()) return package.status();
+    m.ferry_package = std::move(*package);
   }
   return m;
 }

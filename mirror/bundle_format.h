@@ -11,12 +11,16 @@
 //   ferry/manifests/NAME        the release files, byte for byte
 //   ferry/samples/NAME          sample Knative Services (when the profile names samples), in the
 //                               profile's serviceApiVersion; their images are not in the bundle
+//   ferry/ferry_V_ARCH.deb      ferry itself (`bundle save --include-ferry`): its Debian package, or
+//   or ferry/ferry              the bare binary (mode 0755); bundle.json's ferryPackage describes it.
+//                               A plain tar member, so `tar -xf` gets it out where no ferry runs yet
 //   blobs/sha256/HEX            every manifest and config first, then the layers; each blob once
 // Tar entries are deterministic: ustar/pax headers with mtime 0, uid/gid 0, empty owner names,
 // mode 0644, sorted within each group, so the same inputs give a byte-identical archive.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +40,9 @@ inline constexpr char kBundleFile[] = "ferry/bundle.json";
 inline constexpr char kManifestsDir[] = "ferry/manifests/";
 inline constexpr char kSamplesDir[] = "ferry/samples/";
 inline constexpr char kBlobsDir[] = "blobs/sha256/";
+inline constexpr char kFerryDir[] = "ferry/";
+inline constexpr char kPackageDeb[] = "deb";
+inline constexpr char kPackageBinary[] = "binary";
 }  // namespace bundle
 
 struct BundleImage {
@@ -58,6 +65,21 @@ struct BundleFile {
   int64_t size = 0;
 };
 
+// ferry itself, carried for a site where no ferry runs yet. An optional key of bundle.json
+// ("ferryPackage"): a ferry without it reads the bundle as before and never looks at the entry.
+struct BundlePackage {
+  std::string kind;     // bundle::kPackageDeb or bundle::kPackageBinary (others: named, not explained)
+  std::string path;     // entry path: ferry/NAME, NAME without '/' (ferry/ferry_0.1.0_amd64.deb, ferry/ferry)
+  std::string version;  // ferry's version (the package's upstream version)
+  std::string arch;     // Debian architecture: amd64, arm64, ...
+  std::string sha256;   // 64 hex
+  int64_t size = 0;
+  std::vector<std::string> libraries;  // a binary's shared libraries (DT_NEEDED sonames); empty for a .deb
+};
+
+// Whether NAME can be ferry/NAME for the package: one file name, not one of the bundle's own.
+bool IsPackageName(const std::string& name);
+
 struct BundleManifest {
   int format_version = bundle::kFormatVersion;
   std::string ferry_version;
@@ -68,6 +90,7 @@ struct BundleManifest {
   // `bundle save --platform`: only these platforms of multi-arch images ("linux/amd64"); empty =
   // every platform, every digest as at the source.
   std::vector<std::string> platform_filter;
+  std::optional<BundlePackage> ferry_package;  // `bundle save --include-ferry`
 
   std::string Serialize() const;  // stable key order, two-space indent
   // Validates everything a reader relies on; a format version from the future is kUnsupported

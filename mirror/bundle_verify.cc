@@ -54,6 +54,7 @@ Result<BundleSummary> Summarize(ImageSource& source, const LayoutIndex& index, c
     s.profile = b->profile;
     s.files = b->files;
     s.platform_filter = b->platform_filter;
+    s.ferry_package = b->ferry_package;
   }
   std::set<std::string> counted;
   auto count = [&](const ResolvedImage& r) {
@@ -168,17 +169,20 @@ Result<BundleVerifyReport> VerifyBundle(const std::string& path) {
       for (const Descriptor& b : r.blobs) expect(b.digest, b.size, name);
     }
   }
-  for (const BundleFile& f : report.summary.files) {
-    auto it = seen.find(f.path);
+  auto listed = [&](const std::string& path, const std::string& as, const std::string& sha256, int64_t size) {
+    auto it = seen.find(path);
     if (it == seen.end()) {
-      problem(f.path, "missing (listed in ferry/bundle.json as " + f.name + ")");
-    } else if (it->second.digest != "sha256:" + f.sha256) {
-      problem(f.path, "bytes hash to " + it->second.digest + ", but ferry/bundle.json says sha256:" + f.sha256);
-    } else if (f.size != 0 && it->second.size != f.size) {
-      problem(f.path, "has " + std::to_string(it->second.size) + " bytes, but ferry/bundle.json says " +
-                          std::to_string(f.size));
+      problem(path, "missing (listed in ferry/bundle.json as " + as + ")");
+    } else if (it->second.digest != "sha256:" + sha256) {
+      problem(path, "bytes hash to " + it->second.digest + ", but ferry/bundle.json says sha256:" + sha256);
+    } else if (size != 0 && it->second.size != size) {
+      problem(path, "has " + std::to_string(it->second.size) + " bytes, but ferry/bundle.json says " +
+                        std::to_string(size));
     }
-  }
+  };
+  for (const BundleFile& f : report.summary.files) listed(f.path, f.name, f.sha256, f.size);
+  if (const std::optional<BundlePackage>& p = report.summary.ferry_package)
+    listed(p->path, "ferry " + p->version + " (" + p->kind + ")", p->sha256, p->size);
   return report;
 }
 

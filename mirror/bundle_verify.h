@@ -4,12 +4,13 @@
 // Inspect reads index.json, ferry/bundle.json and the manifests, and stops as soon as it knows every
 // image (in a ferry bundle, before the first layer); it lists each image's attachments
 // (signatures, attestations, SBOMs, referrers) too. Verify reads everything: it re-hashes every
-// blob against its name and every release file against bundle.json, checks that every manifest and
+// blob against its name and every release file (and ferry's own package) against bundle.json, checks that every manifest and
 // blob the images need is there with the size their descriptors give, and lists each mismatch with
 // its entry path. An unsafe entry, a truncation or an invalid bundle.json is an error, not a finding.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@ struct BundleSummary {
   std::vector<std::string> platform_filter;  // bundle.json's platformFilter (bundle save --platform)
   std::vector<BundleImage> images;  // in index order; platforms, sizes, attachments from the manifests
   std::vector<BundleFile> files;    // release files and samples (ferry bundles only)
+  std::optional<BundlePackage> ferry_package;  // ferry itself (bundle save --include-ferry)
   int blobs = 0;                    // distinct configs and layers
   int64_t bytes = 0;                // manifests plus distinct blobs
 };

@@ -204,7 +204,7 @@ void BundleWriter::Abort() {
   if (failed_.ok()) failed_ = Internal(path_ + ": the archive was abandoned");
 }
 
-Status BundleWriter::WriteHeader(const std::string& name, int64_t size) {
+Status BundleWriter::WriteHeader(const std::string& name, int64_t size, int mode) {
   if (!failed_.ok()) return failed_;
   if (done_) return Internal(path_ + ": the archive is already finished");
   if (name.empty() || name.front() == '/' || name.find("..") != std::string::npos || !names_.insert(name).second)
@@ -213,7 +213,7 @@ Status BundleWriter::WriteHeader(const std::string& name, int64_t size) {
   archive_entry_set_pathname(entry, name.c_str());
   archive_entry_set_size(entry, size);
   archive_entry_set_filetype(entry, AE_IFREG);
-  archive_entry_set_perm(entry, 0644);
+  archive_entry_set_perm(entry, static_cast<mode_t>(mode & 0777));
   archive_entry_set_mtime(entry, 0, 0);
   archive_entry_set_uid(entry, 0);
   archive_entry_set_gid(entry, 0);
@@ -238,8 +238,8 @@ Status BundleWriter::AddFile(const std::string& name, std::string_view content) 
 }
 
 Status BundleWriter::AddStream(const std::string& name, int64_t size, const std::string& digest,
-                               const StreamProducer& produce) {
-  FERRY_RETURN_IF_ERROR(WriteHeader(name, size));
+                               const StreamProducer& produce, int mode) {
+  FERRY_RETURN_IF_ERROR(WriteHeader(name, size, mode));
   Sha256 hash;
   int64_t written = 0;
   Status produced = produce([&](std::string_view chunk) -> Status {

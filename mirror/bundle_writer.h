@@ -2,10 +2,10 @@
 // optionally split into parts, that is either complete or not there at all.
 //
 // Entries go in the order they are added; the caller chooses it. Every header is deterministic
-// (pax restricted: mtime 0, uid/gid 0, no owner names, mode 0644), and zstd output does not depend
-// on the number of threads (always zstd's multi-threaded mode with a fixed job size, whose output is
-// the same for any worker count >= 1), so the same entries give byte-identical output. zstd frames
-// carry a content checksum.
+// (pax restricted: mtime 0, uid/gid 0, no owner names, mode 0644 unless a stream asks for 0755),
+// and zstd output does not depend on the number of threads (always zstd's multi-threaded mode with
+// a fixed job size, whose output is the same for any worker count >= 1), so the same entries give
+// byte-identical output. zstd frames carry a content checksum.
 //
 // Streamed entries have a known size and digest: their bytes go straight into the archive (memory
 // does not grow with the entry) and are hashed on the way. Too many or too few bytes, a digest
@@ -71,7 +71,9 @@ class BundleWriter {
   // An entry from memory. Names must be relative, unique and free of "..".
   Status AddFile(const std::string& name, std::string_view content);
   // An entry of exactly `size` bytes whose sha256 must be `digest` ("sha256:<hex>" or bare hex).
-  Status AddStream(const std::string& name, int64_t size, const std::string& digest, const StreamProducer& produce);
+  // `mode` 0755 for a program that must run once extracted (ferry's own binary); else 0644.
+  Status AddStream(const std::string& name, int64_t size, const std::string& digest, const StreamProducer& produce,
+                   int mode = 0644);
   // Ends the archive, syncs and renames the temporary files into place.
   Result<BundleOutput> Finish();
   // Gives up: removes every temporary file. Safe to call more than once.
@@ -80,7 +82,7 @@ class BundleWriter {
  private:
   BundleWriter(std::string path, BundleWriterOptions options);
   Status Open();
-  Status WriteHeader(const std::string& name, int64_t size);
+  Status WriteHeader(const std::string& name, int64_t size, int mode = 0644);
   Status WriteData(std::string_view bytes);
   Status Fail(Status status);  // records the first error and aborts
   Status Checked(bool ok, const std::string& what);

@@ -295,3 +295,20 @@ TEST_CASE("a split size too large for 64 bits is refused, not wrapped around") {
     CHECK_THAT(size.status().message(), Catch::Contains(bad) && Catch::Contains("64 bits"));
   }
 }
+
+TEST_CASE("a streamed entry can be a program: mode 0755, so it runs once tar extracts it") {
+  TempDir dir;
+  std::string path = dir.path + "/x.tar";
+  Result<std::unique_ptr<BundleWriter>> w = BundleWriter::Create(path, {});
+  REQUIRE(w.ok());
+  REQUIRE((*w)->AddStream("ferry/ferry", static_cast<int64_t>(kLayer.size()), Sha256Digest(kLayer), Chunks(kLayer),
+                          0755)
+              .ok());
+  REQUIRE((*w)->AddFile("ferry/bundle.json", "{}").ok());
+  REQUIRE((*w)->Finish().ok());
+  std::vector<Entry> entries = ReadBack(Slurp(path));
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[0].mode == (AE_IFREG | 0755));
+  CHECK(entries[0].content == kLayer);
+  CHECK(entries[1].mode == (AE_IFREG | 0644));
+}
