@@ -6,6 +6,7 @@
 
 #include "common/name_groups.h"
 #include "installer/cluster_info.h"
+#include "mirror/registry_failure.h"
 
 namespace ferry::installer {
 namespace {
@@ -78,18 +79,8 @@ void StartImageChecks(TaskPool& pool, const PreflightOptions& options, std::vect
   }
 }
 
-// Failures that say nothing about one image: every image at that registry fails the same way.
-bool IsRegistryFailure(StatusCode code) {
-  return code == StatusCode::kUnavailable || code == StatusCode::kTls || code == StatusCode::kUnauthenticated ||
-         code == StatusCode::kPermissionDenied;
-}
-
-// Failed checks that share a cause have the same key: the registry and either the code (registry
-// failures; their messages differ only by repository) or the message itself.
-std::string FailureKey(const ImageCheck& check) {
-  const Status& s = check.status;
-  return check.image.registry + "\n" + (IsRegistryFailure(s.code()) ? StatusCodeName(s.code()) : s.message());
-}
+// Failed checks that share a cause have the same key (see registry_failure.h).
+std::string FailureKey(const ImageCheck& check) { return FailureCauseKey(check.image.registry, check.status); }
 
 // Where a missing image should be: the hint's namespace when the image is under it, else its
 // registry and the repository's parent ("mirror.local/knative").
