@@ -112,6 +112,19 @@ int RunSelftestAfterInstall(const InstallFlags& flags, const PreparedRelease& re
   return outcome.report.Passed() ? kExitSuccess : kExitFailure;
 }
 
+// How the release came to the mirror, as `ferry mirror` and `ferry bundle load` would be told it.
+installer::MirrorHint MirrorHintOf(const ReleaseFlags& flags, const PreparedRelease& release) {
+  installer::MirrorHint hint{.ns = release.mirror_namespace};
+  if (!flags.manifests.profile.empty()) {
+    hint.release = "--profile " + flags.manifests.profile;
+  } else {
+    for (const std::string& file : flags.manifests.files) hint.release += (hint.release.empty() ? "-f " : " -f ") + file;
+  }
+  if (flags.naming.naming != NamingFlags{}.naming) hint.naming = " --naming " + flags.naming.naming;
+  if (!flags.naming.pattern.empty()) hint.naming += " --template '" + flags.naming.pattern + "'";
+  return hint;
+}
+
 int RunInstallCommand(const InstallFlags& flags) {
   Result<std::chrono::milliseconds> timeout = ParseDuration(flags.timeout, "--timeout");
   if (!timeout.ok()) return ReportError(timeout.status());
@@ -143,6 +156,7 @@ int RunInstallCommand(const InstallFlags& flags) {
       objects.insert(objects.end(), wave.objects.begin(), wave.objects.end());
     installer::PreflightOptions options{
         .images = release->images,
+        .hint = MirrorHintOf(flags.release, *release),
         .registry = release->registry_options,
         .networking_layer = release->profile ? release->profile->networking_layer : "",
         .networking_preinstalled = release->profile && release->profile->networking_preinstalled,
@@ -150,6 +164,7 @@ int RunInstallCommand(const InstallFlags& flags) {
     installer::PreflightReport report = installer::RunPreflight(*client, pool, objects, options, printer);
     if (!report.ok()) {
       for (const std::string& problem : report.problems) std::fprintf(stderr, "ferry: preflight: %s\n", problem.c_str());
+      if (!report.advice.empty()) std::fprintf(stderr, "ferry: preflight: %s\n", report.advice.c_str());
       return ReportError(InvalidArgument("preflight found " + std::to_string(report.problems.size()) +
                                          " problem(s); nothing was applied"));
     }

@@ -1,6 +1,7 @@
 // ferry mirror: every image of a release to a registry the cluster can reach.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <sstream>
@@ -11,8 +12,10 @@
 #include "cli/mirror_progress.h"
 #include "cli/registry_flags.h"
 #include "common/atomic_file.h"
+#include "common/name_groups.h"
 #include "mirror/image_list.h"
 #include "mirror/image_lock.h"
+#include "mirror/registry_failure.h"
 #include "mirror/registry_sink.h"
 #include "mirror/registry_source.h"
 #include "mirror/source_mirror.h"
@@ -107,6 +110,54 @@ nlohmann::json SummaryJson(const CopyReport& report) {
           {"elapsedMs", t.elapsed.count()}};
 }
 
+// The failed images, one line per cause: "N images at REG failed (a, b and N-2 more): MESSAGE"
+// for the images one registry failed alike, "NAME: MESSAGE" for an image alone. Then, when a
+// source registry could not be reached, what to use instead; -v names every image.
+std::vector<std::string> FailureLines(const CopyReport& report, const MirrorFlags& flags) {
+  NameGroups groups;
+  std::vector<const ImageResult*> firsts;  // by group index
+  std::vector<std::string> registries;
+  for (const ImageResult& r : report.images) {
+    if (r.status.ok()) continue;
+    std::string registry = RegistryNamedIn(r.status.message());
+    std::string name = !registry.empty() && r.image.name.starts_with(registry + "/")
+                           ? r.image.name.substr(registry.size() + 1)
+                           : r.image.name;
+    if (groups.Add(FailureCauseKey(registry, r.status), name) == firsts.size()) {
+      firsts.push_back(&r);
+      registries.push_back(registry);
+    }
+  }
+  std::vector<std::string> out, unreachable;
+  bool left_out = false;
+  for (size_t i = 0; i < firsts.size(); ++i) {
+    const ImageResult& r = *firsts[i];
+    const std::vector<std::string>& names = groups.groups()[i].names;
+    // A source registry out of reach (not the target's): named as the images name it, so that
+    // --source-mirror can point it elsewhere.
+    bool source = r.image.from.repository.starts_with(registries[i] + "/") &&
+                  !r.image.to.repository.starts_with(registries[i] + "/");
+    Result<ImageReference> named = ImageReference::Parse(r.image.name);
+    if (source && r.status.code() == StatusCode::kUnavailable && named.ok() &&
+        std::find(unreachable.begin(), unreachable.end(), named->registry) == unreachable.end())
+      unreachable.push_back(named->registry);
+    if (names.size() == 1) {
+      out.push_back(r.image.name + ": " + r.status.message());
+      continue;
+    }
+    left_out = left_out || names.size() > NamesShown(2);
+    out.push_back(Counted(names.size(), "image", "images") +
+                  (registries[i].empty() ? "" : " at " + registries[i]) + " failed (" +
+                  NameFirstFew(names, NamesShown(2)) + "): " + r.status.message());
+  }
+  for (const std::string& registry : unreachable)
+    out.push_back("instead: --source-mirror " + registry + "=HOST[/PREFIX] (a reachable copy of " + registry +
+                  "), or ferry bundle save where " + registry + " can be reached and ferry bundle load FILE --to " +
+                  (flags.naming.to.empty() ? std::string("REGISTRY/NAMESPACE") : flags.naming.to) + " here");
+  if (left_out) out.push_back("-v lists every image; --output json has each image's error");
+  return out;
+}
+
 int RunMirrorCommand(const MirrorFlags& flags) {
   Result<std::vector<CopyImage>> images = Plan(flags);
   if (!images.ok()) return ReportError(images.status());
@@ -150,8 +201,7 @@ int RunMirrorCommand(const MirrorFlags& flags) {
   }
   if (report.totals.images_failed == 0) return kExitSuccess;
   std::fprintf(stderr, "ferry: error: %d of %zu images failed:\n", report.totals.images_failed, report.images.size());
-  for (const ImageResult& r : report.images)
-    if (!r.status.ok()) std::fprintf(stderr, "  %s: %s\n", r.image.name.c_str(), r.status.message().c_str());
+  for (const std::string& line : FailureLines(report, flags)) std::fprintf(stderr, "  %s\n", line.c_str());
   return kExitFailure;
 }
 

@@ -1,6 +1,7 @@
 // What keeps a namespace terminating; see namespace_holders.h.
 #include "installer/namespace_holders.h"
 
+#include "common/name_groups.h"
 #include "installer/exec_credential.h"
 #include "installer/manifest_objects.h"
 
@@ -51,15 +52,13 @@ KubeResult<NamespaceHolders> ReadNamespaceHolders(KubeClient& client, const std:
 
 std::string DescribeHolders(const NamespaceHolders& holders) {
   if (holders.pods.empty()) return holders.conditions;
-  std::string text = std::to_string(holders.pods.size()) + (holders.pods.size() == 1 ? " pod" : " pods") + " in it: ";
-  for (size_t i = 0; i < holders.pods.size() && i < 4; ++i) {
-    const PodHolder& p = holders.pods[i];
-    text += (i ? ", " : "") + p.name + " (" + (p.terminating ? "terminating, " : "") + "grace period " +
-            std::to_string(p.grace_seconds) + " s" +
-            (p.seconds_left >= 0 ? ", about " + std::to_string(p.seconds_left) + " s left" : "") + ")";
-  }
-  if (holders.pods.size() > 4) text += ", and " + std::to_string(holders.pods.size() - 4) + " more";
-  return text;
+  std::string text = Counted(holders.pods.size(), "pod", "pods") + " in it: ";
+  std::vector<std::string> pods;
+  for (const PodHolder& p : holders.pods)
+    pods.push_back(p.name + " (" + (p.terminating ? "terminating, " : "") + "grace period " +
+                   std::to_string(p.grace_seconds) + " s" +
+                   (p.seconds_left >= 0 ? ", about " + std::to_string(p.seconds_left) + " s left" : "") + ")");
+  return text + NameFirstFew(pods, NamesShown(4));
 }
 
 KubeResult<int> ForceDeletePods(KubeClient& client, const std::string& ns, const NamespaceHolders& holders,

@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <map>
 
+#include "common/name_groups.h"
 #include "installer/cluster_info.h"
+#include "mirror/registry_failure.h"
 
 namespace ferry::installer {
 namespace {
@@ -62,33 +64,61 @@ void StartImageChecks(TaskPool& pool, const PreflightOptions& options, std::vect
     pool.Post([&check, client] {
       const ImageReference& ref = check.image;
       Result<std::optional<std::string>> digest = client->HeadManifest(ref.repository, ref.ManifestIdentifier());
-      if (!digest.ok())
+      if (!digest.ok()) {
         check.status = digest.status();
-      else
-        check.missing = !digest->has_value();
+        return;
+      }
+      check.missing = !digest->has_value();
+      // Whether the repository is there with other versions: another release was mirrored, or
+      // nothing was. A registry that will not list tags leaves it unknown (said as absent).
+      if (check.missing) {
+        Result<std::vector<std::string>> tags = client->ListTags(ref.repository);
+        check.repository_found = tags.ok() && !tags->empty();
+      }
     });
   }
 }
 
-// Failures that say nothing about one image: every image at that registry fails the same way.
-bool IsRegistryFailure(StatusCode code) {
-  return code == StatusCode::kUnavailable || code == StatusCode::kTls || code == StatusCode::kUnauthenticated ||
-         code == StatusCode::kPermissionDenied;
+// Failed checks that share a cause have the same key (see registry_failure.h).
+std::string FailureKey(const ImageCheck& check) { return FailureCauseKey(check.image.registry, check.status); }
+
+// Where a missing image should be: the hint's namespace when the image is under it, else its
+// registry and the repository's parent ("mirror.local/knative").
+std::string WhereMissing(const ImageReference& image, const std::string& ns) {
+  if (!ns.empty() && image.Name().starts_with(ns + "/")) return ns;
+  size_t slash = image.repository.rfind('/');
+  return slash == std::string::npos ? image.registry : image.registry + "/" + image.repository.substr(0, slash);
 }
 
-// Failed checks that share a cause have the same key: the registry and either the code (registry
-// failures; their messages differ only by repository) or the message itself.
-std::string FailureKey(const ImageCheck& check) {
-  const Status& s = check.status;
-  return check.image.registry + "\n" + (IsRegistryFailure(s.code()) ? StatusCodeName(s.code()) : s.message());
-}
-
-// An image in a line that already names its registry: repository[:tag][@sha256:<12 hex>].
-std::string BriefName(const ImageReference& image) {
-  std::string name = image.repository;
+// An image in a line that already names `where` (its registry, or a namespace there): the rest of
+// its name[:tag][@sha256:<12 hex>].
+std::string BriefName(const ImageReference& image, const std::string& where) {
+  std::string name = image.Name().substr(where.size() + 1);
   if (!image.tag.empty()) name += ":" + image.tag;
   if (!image.digest.empty()) name += "@" + image.digest.substr(0, 7 + 12);  // "sha256:" and 12 hex digits
   return name;
+}
+
+// The line for one group of missing images.
+std::string MissingLine(const ImageCheck& first, const std::vector<std::string>& names, const std::string& where) {
+  const ImageReference& image = first.image;
+  if (names.size() == 1)
+    return "image " + image.String() + " is missing from the mirror (" + image.registry +
+           (first.repository_found ? " has repository " + image.repository + ", but not this tag or digest)"
+                                   : " has no repository " + image.repository + ")");
+  return Counted(names.size(), "image", "images") + " missing from " + where + " (" +
+         NameFirstFew(names, NamesShown()) + "): " +
+         (first.repository_found ? "their repositories are there, with other tags or digests (another release mirrored?)"
+                                 : "no such repositories there");
+}
+
+// The one line saying how to fill the mirror: the same release through ferry mirror, or a bundle.
+std::string CopyHint(const MirrorHint& hint, bool left_out) {
+  std::string to = " --to " + (hint.ns.empty() ? std::string("REGISTRY/NAMESPACE") : hint.ns) + hint.naming;
+  return "copy the missing images with the same release: ferry mirror " +
+         (hint.release.empty() ? std::string("--profile NAME") : hint.release) + to +
+         " where the source registries can be reached, or ferry bundle load FILE" + to +
+         " from a ferry bundle save of it" + (left_out ? "; -v lists every image" : "");
 }
 
 bool IsNetworkingGroup(const std::string& group, const std::string& layer) {
@@ -130,28 +160,39 @@ std::vector<std::string> UnservedKindProblems(const std::vector<UnservedKind>& u
   return out;
 }
 
-std::vector<std::string> ImageCheckProblems(const std::vector<ImageCheck>& checks) {
-  std::map<std::string, std::vector<const ImageCheck*>> by_cause;
-  for (const ImageCheck& check : checks)
-    if (!check.status.ok()) by_cause[FailureKey(check)].push_back(&check);
-  std::vector<std::string> out;
+std::vector<std::string> ImageCheckProblems(const std::vector<ImageCheck>& checks, const MirrorHint& hint,
+                                            std::string* advice) {
+  // One group per cause and place; a group's first image stands for it.
+  NameGroups groups;
+  std::vector<const ImageCheck*> firsts;  // by group index
+  std::vector<std::string> wheres;
   for (const ImageCheck& check : checks) {
-    if (check.missing) {
-      out.push_back("image " + check.image.String() + " is missing from the mirror (" + check.image.registry +
-                    " has no manifest for it); copy it there with ferry mirror");
-      continue;
-    }
-    if (check.status.ok()) continue;
-    const std::vector<const ImageCheck*>& same = by_cause.at(FailureKey(check));
-    if (same.size() == 1) {
-      out.push_back("image " + check.image.String() + " cannot be checked at the mirror: " + check.status.message());
-    } else if (same.front() == &check) {
-      std::string named = BriefName(same[0]->image) + ", " + BriefName(same[1]->image);
-      if (same.size() > 2) named += " and " + std::to_string(same.size() - 2) + " more";
-      out.push_back(std::to_string(same.size()) + " images at " + check.image.registry + " cannot be checked (" +
-                    named + "): " + check.status.message());
+    if (!check.missing && check.status.ok()) continue;
+    std::string where = check.missing ? WhereMissing(check.image, hint.ns) : check.image.registry;
+    std::string key = check.missing ? "missing\n" + where + "\n" + (check.repository_found ? "found" : "absent")
+                                    : "failed\n" + FailureKey(check);
+    if (groups.Add(key, BriefName(check.image, where)) == firsts.size()) {
+      firsts.push_back(&check);
+      wheres.push_back(where);
     }
   }
+  std::vector<std::string> out;
+  bool missing = false, left_out = false;
+  for (size_t i = 0; i < firsts.size(); ++i) {
+    const ImageCheck& check = *firsts[i];
+    const std::vector<std::string>& names = groups.groups()[i].names;
+    if (check.missing) {
+      missing = true;
+      left_out = left_out || (names.size() > 1 && names.size() > NamesShown());
+      out.push_back(MissingLine(check, names, wheres[i]));
+    } else if (names.size() == 1) {
+      out.push_back("image " + check.image.String() + " cannot be checked at the mirror: " + check.status.message());
+    } else {
+      out.push_back(Counted(names.size(), "image", "images") + " at " + check.image.registry + " cannot be checked (" +
+                    NameFirstFew(names, NamesShown(2)) + "): " + check.status.message());
+    }
+  }
+  if (advice != nullptr) *advice = missing ? CopyHint(hint, left_out) : "";
   return out;
 }
 
@@ -185,12 +226,19 @@ PreflightReport RunPreflight(KubeClient& client, TaskPool& pool, const std::vect
     }
   }
   pool.Wait();
-  for (std::string& p : ImageCheckProblems(image_checks)) report.problems.push_back(std::move(p));
+  for (std::string& p : ImageCheckProblems(image_checks, options.hint, &report.advice)) report.problems.push_back(std::move(p));
+  // Machine output has every image the grouped lines may leave out.
+  json missing = json::array(), unchecked = json::array();
+  for (const ImageCheck& check : image_checks) {
+    if (check.missing) missing.push_back(check.image.String());
+    if (!check.status.ok()) unchecked.push_back({{"image", check.image.String()}, {"error", check.status.message()}});
+  }
   progress.Emit({"preflight",
                  report.ok() ? "preflight: cluster reachable, access allowed, every kind served, " +
                                    std::to_string(options.images.size()) + " image(s) present at the mirror"
                              : "preflight: " + std::to_string(report.problems.size()) + " problem(s)",
-                 {{"problems", report.problems}, {"images", options.images.size()}}});
+                 {{"problems", report.problems}, {"images", options.images.size()}, {"missingImages", missing},
+                  {"uncheckedImages", unchecked}, {"advice", report.advice}}});
   return report;
 }
 

@@ -7,7 +7,9 @@
 //    modern cluster: "extensions/v1beta1 Deployment" is not served; a profile whose networking
 //    layer must already run: its CRDs are missing);
 //  - every image of the rewritten release exists at the mirror (manifest HEAD with the user's
-//    credentials); a mirror that cannot be reached or refuses us is said once, not once per image.
+//    credentials); a mirror that cannot be reached or refuses us is said once, not once per image,
+//    and the missing images are one line per cause and place with a count and the first few names,
+//    then one line saying how to copy them.
 #pragma once
 
 #include <set>
@@ -23,8 +25,16 @@
 
 namespace ferry::installer {
 
+// How the release reached the mirror, for the line that says how to copy what is missing there.
+struct MirrorHint {
+  std::string ns;       // REGISTRY/NAMESPACE the images were mirrored under (--to, or the lock's); may be empty
+  std::string release;  // how the command named the release: "--profile knative-1.23-kourier", "-f DIR"
+  std::string naming;   // " --naming flatten" when not the default; empty otherwise
+};
+
 struct PreflightOptions {
   std::vector<ImageReference> images;  // the rewritten release's images, distinct
+  MirrorHint hint;
   RegistryOptions registry;            // how to reach the mirror (credentials, TLS)
   std::string networking_layer;        // "istio", "kourier"
   bool networking_preinstalled = false;
@@ -33,6 +43,7 @@ struct PreflightOptions {
 
 struct PreflightReport {
   std::vector<std::string> problems;  // one line each; empty when everything is in place
+  std::string advice;                 // what to do about them, when one line says it (images missing)
   bool ok() const { return problems.empty(); }
 };
 
@@ -54,15 +65,22 @@ struct ImageCheck {
   ImageReference image;
   Status status;         // not OK: the check itself failed (the message names registry and repository)
   bool missing = false;  // the registry answered that it has no manifest for the image
+  bool repository_found = false;  // missing, but the repository lists tags: it holds other versions
 };
 
-// The problem lines for `checks`, in image order. A missing image is a line of its own. A failure
+// The problem lines for `checks`, in order of each cause's first image. Missing images are grouped
+// by where they should be (the hint's namespace, else registry and the repository's parent) and by
+// whether their repository exists: "27 images missing from REG/NS (a, b, c and 24 more): REASON";
+// an image alone in its group is named in full; -v names every image in every line. When any is
+// missing, `advice` gets one line saying how to copy them (ferry mirror with the same release, or
+// bundle load) and, if names were left out, that -v lists them; else it is cleared. A failure
 // that is about the registry (unreachable, TLS, credentials refused: the same status code at one
 // registry) repeats for every image there, so it is one line naming the registry, how many images
-// it affects, the first two (briefly: repository, tag, 12 digits of the digest), and the first
+// it affects, the first two (briefly: repository, tag, 12 digits of the digest; -v: all), and the first
 // image's message with its hint; so is any other message repeated verbatim
 // at one registry (an answer that is not a registry's). Other failures are one line per image.
-std::vector<std::string> ImageCheckProblems(const std::vector<ImageCheck>& checks);
+std::vector<std::string> ImageCheckProblems(const std::vector<ImageCheck>& checks, const MirrorHint& hint = {},
+                                            std::string* advice = nullptr);
 
 // Runs every check (image HEADs concurrently on `pool`). An unreachable cluster stops the other
 // cluster checks; the image checks run regardless.

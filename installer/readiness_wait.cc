@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "common/name_groups.h"
 #include "installer/failure_report.h"
 
 namespace ferry::installer {
@@ -58,10 +59,9 @@ KubeResult<std::vector<json>> ReadAll(KubeClient& client, const std::vector<Mani
 std::string Summary(const std::vector<Readiness>& pending, size_t total) {
   std::string text = std::to_string(total - pending.size()) + " of " + std::to_string(total) + " ready";
   if (pending.empty()) return text;
-  text += "; waiting for ";
-  for (size_t i = 0; i < pending.size() && i < 4; ++i) text += (i ? ", " : "") + pending[i].message;
-  if (pending.size() > 4) text += ", and " + std::to_string(pending.size() - 4) + " more";
-  return text;
+  std::vector<std::string> waiting;
+  for (const Readiness& r : pending) waiting.push_back(r.message);
+  return text + "; waiting for " + NameFirstFew(waiting, NamesShown(4));
 }
 
 // A problem line with its counts blanked ("(3 restarts)"), so a growing count is not news.

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/name_groups.h"
 #include "common/sha256.h"
 #include "mirror/image_reference.h"
 
@@ -122,13 +123,15 @@ Result<ImageLocator> DockerArchiveSource::Find(const std::string& name) const {
     return ImageLocator{"", name, ""};
   }
   std::string wanted = Normalized(name);
-  std::string names;
+  std::vector<std::string> names;
   for (size_t i = 0; i < images_.size(); ++i)
     for (const std::string& tag : images_[i].tags) {
       if (Normalized(tag) == wanted) return ImageLocator{"", "@" + std::to_string(i), ""};
-      names += (names.empty() ? "" : ", ") + tag;
+      names.push_back(tag);
     }
-  return NotFound(scanner_.where() + ": no image named " + name + " (it has " + (names.empty() ? "none" : names) + ")");
+  // A `docker save` of a whole release has tens of names: the first few, and -v for all.
+  return NotFound(scanner_.where() + ": no image named " + name + " (it has " +
+                  (names.empty() ? "none" : NameFirstFew(names, NamesShown())) + ")");
 }
 
 std::string DockerArchiveSource::Where(const std::string& /*repository*/) const {

@@ -14,6 +14,7 @@
 
 #include "common/atomic_file.h"
 #include "common/log.h"
+#include "common/name_groups.h"
 #include "common/sha256.h"
 
 namespace ferry {
@@ -85,27 +86,23 @@ std::string Brief(const std::string& reason, const std::string& host) {
   return reason.find(host, open) != std::string::npos && reason.find(host) < open ? reason.substr(0, open) : reason;
 }
 
-// One line per cause, in order of first appearance (see ManifestsReport).
+// One line per cause, in order of first appearance (see ManifestsReport); -v names every file.
 std::string GroupedFailures(const std::vector<ManifestFile>& files,
                             const std::function<FailureShape(const ManifestFile&)>& shape) {
-  std::vector<FailureShape> causes;
-  std::vector<std::vector<std::string>> names;
+  NameGroups groups;
+  std::vector<FailureShape> causes;  // by group index
   for (const ManifestFile& f : files) {
     if (f.status.ok()) continue;
     FailureShape s = shape(f);
-    auto it = std::find_if(causes.begin(), causes.end(), [&](const FailureShape& c) { return c.key == s.key; });
-    if (it == causes.end()) {
-      causes.push_back(s);
-      names.push_back({f.name});
-    } else {
-      names[it - causes.begin()].push_back(f.name);
-    }
+    if (groups.Add(s.key, f.name) == causes.size()) causes.push_back(std::move(s));
   }
   std::string out;
-  for (size_t i = 0; i < causes.size(); ++i)
-    out += "\n  " + (names[i].size() == 1 ? causes[i].single
-                                          : causes[i].group + ": " + std::to_string(names[i].size()) + " files (" +
-                                                NameFirstFew(names[i], 2) + ")");
+  for (size_t i = 0; i < causes.size(); ++i) {
+    const std::vector<std::string>& names = groups.groups()[i].names;
+    out += "\n  " + (names.size() == 1 ? causes[i].single
+                                       : causes[i].group + ": " + Counted(names.size(), "file", "files") + " (" +
+                                             NameFirstFew(names, NamesShown(2)) + ")");
+  }
   return out;
 }
 
@@ -193,13 +190,6 @@ Status WriteLock(const std::string& dir, const ReleaseProfile& locked) {
 }
 
 }  // namespace
-
-std::string NameFirstFew(const std::vector<std::string>& names, size_t few) {
-  std::string out;
-  for (size_t i = 0; i < names.size() && i < few; ++i) out += (i == 0 ? "" : ", ") + names[i];
-  if (names.size() > few) out += " and " + std::to_string(names.size() - few) + " more";
-  return out;
-}
 
 const char* Sha256OriginName(Sha256Origin origin) {
   switch (origin) {

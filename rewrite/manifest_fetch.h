@@ -88,9 +88,6 @@ ManifestsReport FetchManifests(const ReleaseProfile& profile, const std::string&
 // kRecorded). Reads only; writes nothing. The status lists every missing and every mismatching file.
 ManifestsReport VerifyManifestsDir(const ReleaseProfile& profile, const std::string& dir);
 
-// "a, b, c and 2 more": the first `few` of `names` and how many others there are.
-std::string NameFirstFew(const std::vector<std::string>& names, size_t few = 3);
-
 // sha256 hex of a file's contents, streamed.
 Result<std::string> Sha256OfFile(const std::string& path, uint64_t* size = nullptr);
 

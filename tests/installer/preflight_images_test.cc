@@ -1,8 +1,9 @@
-// Preflight's image lines: a missing image is named on its own line, while a mirror that cannot be
-// reached, fails TLS or refuses the credentials is said once, with how many images it affects,
-// instead of once per image.
+// Preflight's image lines: missing images are one line per place and cause, counted, the first few
+// named, then one line saying how to copy them; a mirror that cannot be reached, fails TLS or
+// refuses the credentials is said once, with how many images it affects, instead of once per image.
 #include <catch2/catch.hpp>
 
+#include "common/log.h"
 #include "installer/preflight.h"
 
 using namespace ferry;
@@ -59,7 +60,7 @@ TEST_CASE("refused credentials are one line per registry though each repository 
   CHECK(problems[0].find(" more") == std::string::npos);
 }
 
-TEST_CASE("missing images stay one line each, beside a registry failure said once", "[preflight]") {
+TEST_CASE("missing images are one line per place, beside a registry failure said once", "[preflight]") {
   std::vector<ImageCheck> checks = {
       Missing("mirror.local/knative/controller:1"),
       Failed("other.local/knative/webhook:1", Unavailable("registry other.local: Connection refused")),
@@ -67,15 +68,96 @@ TEST_CASE("missing images stay one line each, beside a registry failure said onc
       Missing("mirror.local/knative/autoscaler:1"),
       Failed("other.local/knative/queue:1", Unavailable("registry other.local: Connection refused")),
       Failed("other.local/knative/net:1", Unavailable("registry other.local: Connection refused"))};
-  std::vector<std::string> problems = ImageCheckProblems(checks);
-  REQUIRE(problems.size() == 3);
-  CHECK(problems[0].starts_with("image mirror.local/knative/controller:1 is missing from the mirror"));
+  std::string advice;
+  std::vector<std::string> problems = ImageCheckProblems(checks, {}, &advice);
+  REQUIRE(problems.size() == 2);
+  CHECK(problems[0] == "2 images missing from mirror.local/knative (controller:1, autoscaler:1): no such repositories there");
   CHECK(problems[1].starts_with("3 images at other.local cannot be checked (knative/webhook:1, "
                                 "knative/queue:1 and 1 more): registry other.local: Connection refused"));
-  CHECK(problems[2].starts_with("image mirror.local/knative/autoscaler:1 is missing from the mirror"));
   std::string all;
   for (const std::string& p : problems) all += p + "\n";
   CHECK(Count(all, "Connection refused") == 1);
+  CHECK(advice.starts_with("copy the missing images with the same release: ferry mirror "));
+}
+
+namespace {
+
+std::vector<ImageCheck> ThirtyMissing() {
+  std::vector<ImageCheck> checks;
+  for (int i = 0; i < 30; ++i)
+    checks.push_back(Missing("mirror.local/knative/serving/cmd/c" + std::to_string(i) + "@sha256:" + std::string(64, 'a')));
+  return checks;
+}
+
+const MirrorHint kHint{.ns = "mirror.local/knative", .release = "--profile knative-1.23-kourier", .naming = " --naming flatten"};
+
+}  // namespace
+
+TEST_CASE("thirty images missing from the mirror are one line, three names and a count, then what to do", "[preflight]") {
+  std::string advice;
+  std::vector<std::string> problems = ImageCheckProblems(ThirtyMissing(), kHint, &advice);
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0] == "30 images missing from mirror.local/knative (serving/cmd/c0@sha256:aaaaaaaaaaaa, "
+                       "serving/cmd/c1@sha256:aaaaaaaaaaaa, serving/cmd/c2@sha256:aaaaaaaaaaaa and 27 more): "
+                       "no such repositories there");
+  CHECK(advice == "copy the missing images with the same release: ferry mirror --profile knative-1.23-kourier "
+                  "--to mirror.local/knative --naming flatten where the source registries can be reached, or "
+                  "ferry bundle load FILE --to mirror.local/knative --naming flatten from a ferry bundle save of it; "
+                  "-v lists every image");
+}
+
+TEST_CASE("with -v every missing image is named", "[preflight]") {
+  SetLogLevel(LogLevel::kInfo);
+  std::string advice;
+  std::vector<std::string> problems = ImageCheckProblems(ThirtyMissing(), kHint, &advice);
+  SetLogLevel(LogLevel::kWarning);
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].starts_with("30 images missing from mirror.local/knative (serving/cmd/c0@sha256:aaaaaaaaaaaa, "));
+  for (int i = 0; i < 30; ++i) CHECK(Count(problems[0], "serving/cmd/c" + std::to_string(i) + "@") == 1);
+  CHECK(problems[0].find(" more") == std::string::npos);
+  CHECK(advice.find("-v lists") == std::string::npos);
+}
+
+TEST_CASE("missing images are grouped by whether their repository is there and by where", "[preflight]") {
+  auto found = [](const std::string& image) {
+    ImageCheck c = Missing(image);
+    c.repository_found = true;
+    return c;
+  };
+  std::vector<ImageCheck> checks = {found("mirror.local/knative/a:2"),    Missing("mirror.local/knative/x:1"),
+                                    found("mirror.local/knative/b:2"),    Missing("mirror.local/knative/y:1"),
+                                    Missing("mirror.local/other/z:1"),    Missing("mirror.local/other/w:1")};
+  std::string advice;
+  std::vector<std::string> problems = ImageCheckProblems(checks, kHint, &advice);
+  REQUIRE(problems.size() == 3);
+  CHECK(problems[0] == "2 images missing from mirror.local/knative (a:2, b:2): their repositories are there, with "
+                       "other tags or digests (another release mirrored?)");
+  CHECK(problems[1] == "2 images missing from mirror.local/knative (x:1, y:1): no such repositories there");
+  // Not under the namespace the release was mirrored to: the registry and the repository's parent.
+  CHECK(problems[2] == "2 images missing from mirror.local/other (z:1, w:1): no such repositories there");
+  CHECK(advice.find("-v lists") == std::string::npos);  // every name was shown
+}
+
+TEST_CASE("an image alone in its group is named in full, with what the registry has", "[preflight]") {
+  ImageCheck other_tag = Missing("mirror.local/knative/queue:2");
+  other_tag.repository_found = true;
+  std::string advice;
+  std::vector<std::string> problems =
+      ImageCheckProblems({Missing("mirror.local/knative/controller:1"), other_tag}, {}, &advice);
+  REQUIRE(problems.size() == 2);
+  CHECK(problems[0] == "image mirror.local/knative/controller:1 is missing from the mirror (mirror.local has no "
+                       "repository knative/controller)");
+  CHECK(problems[1] == "image mirror.local/knative/queue:2 is missing from the mirror (mirror.local has repository "
+                       "knative/queue, but not this tag or digest)");
+  // Without a known namespace or release the command has placeholders to fill in.
+  CHECK(advice.find("ferry mirror --profile NAME --to REGISTRY/NAMESPACE where") != std::string::npos);
+}
+
+TEST_CASE("no advice when nothing is missing", "[preflight]") {
+  std::string advice = "stale";
+  ImageCheckProblems({Failed("b.local/x:1", TlsError("registry b.local: TLS failed")), Present("b.local/y:1")}, kHint,
+                     &advice);
+  CHECK(advice.empty());
 }
 
 TEST_CASE("each registry that fails is said once, in the order of its first image", "[preflight]") {

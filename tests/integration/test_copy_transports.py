@@ -7,6 +7,7 @@ are `bundle save` (test_bundle_save.py), the built-in samples as a source `sampl
 
 skopeo 1.9 reads only OCI media types from an OCI layout, so the images skopeo reads are OCI ones."""
 
+import io
 import json
 import os
 import tarfile
@@ -138,6 +139,26 @@ class TestDockerArchives(TransportTestCase):
         r = self.ferry.run("copy", f"docker-archive:{archive}:nope:2", f"oci:{self.path('m')}:x")
         self.assertNotEqual(r.code, 0)
         self.assertIn("team/app:1", r.err)  # says what the archive has
+
+    def test_an_archive_of_many_names_names_the_first_three_when_one_is_wrong(self):
+        archive, _ = self.docker_save("team/app:1")
+        # As `docker save` of a whole release writes it: one image under many names.
+        many = self.path("many.tar")
+        tags = [f"team/app{i}:1" for i in range(12)]
+        with tarfile.open(archive) as src, tarfile.open(many, "w") as dst:
+            for member in src.getmembers():
+                data = src.extractfile(member).read() if member.isfile() else None
+                if member.name == "manifest.json":
+                    manifest = json.loads(data)
+                    manifest[0]["RepoTags"] = tags
+                    data = json.dumps(manifest).encode()
+                    member.size = len(data)
+                dst.addfile(member, io.BytesIO(data) if data is not None else None)
+        r = self.ferry.run("copy", f"docker-archive:{many}:nope:2", f"oci:{self.path('m')}:x")
+        self.assertNotEqual(r.code, 0)
+        self.assertIn("no image named nope:2 (it has team/app0:1, team/app1:1, team/app2:1 and 9 more)", r.err)
+        verbose = self.ferry.run("copy", f"docker-archive:{many}:nope:2", f"oci:{self.path('m')}:x", "-v")
+        self.assertIn("team/app2:1, team/app3:1, " + ", ".join(tags[4:]) + ")", verbose.err)
 
     def test_docker_archive_is_not_a_destination(self):
         r = self.ferry.run("copy", f"{self.src.host}/src/app:v1", f"docker-archive:{self.path('x.tar')}")

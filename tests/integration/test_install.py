@@ -7,6 +7,7 @@ why; injected 429/500/cut connections are survived."""
 
 import json
 import os
+import re
 import shutil
 import tarfile
 import unittest
@@ -221,7 +222,14 @@ class TestMissingImage(InstallCase):
         self.assertNotEqual(r.code, 0, r)
         lines = [line for line in r.err.splitlines() if self.target("cmd/activator@") in line]
         self.assertEqual(len(lines), 1, r.err)
-        self.assertIn("missing from the mirror", lines[0])
+        repository = self.target("cmd/activator@").split("@")[0][len(self.reg.host) + 1:]
+        self.assertIn(f"missing from the mirror ({self.reg.host} has no repository {repository})", lines[0])
+        # Then one line saying how to copy it: the same release, to where the lock's images are.
+        advice = [line for line in r.err.splitlines() if "copy the missing images" in line]
+        self.assertEqual(len(advice), 1, r.err)
+        self.assertIn(f"ferry mirror --profile {PROFILE} --to {self.reg.host}/mirror where", advice[0])
+        self.assertIn(f"ferry bundle load FILE --to {self.reg.host}/mirror from", advice[0])
+        self.assertNotIn("-v lists", advice[0])  # nothing was left out
         self.assertEqual(self.namespaces(), BUILT_IN_NAMESPACES)  # nothing was applied
 
     def test_without_preflight_the_image_pull_backoff_is_diagnosed(self):
@@ -236,6 +244,47 @@ class TestMissingImage(InstallCase):
         self.assertRegex(lines[0], r"container activator: (ImagePullBackOff|ErrImagePull): image ")
         self.assertIn(f'Failed to pull image "{image}"', lines[0])
         self.assertIn("timed out waiting for everything ready", r.err)
+
+
+class TestManyMissingImages(InstallCase):
+    """A mirror that lacks most of the release: one line for them all, not one per image."""
+    skip_images = ("serving/cmd/",)
+
+    def missing(self):
+        return sorted(t.replace(":v1@", "@") for s, t in self.targets.items() if "serving/cmd/" in s)
+
+    def test_preflight_counts_them_names_three_and_says_what_to_do(self):
+        missing = self.missing()
+        self.assertGreater(len(missing), 3)
+        r = self.install()
+        self.assertNotEqual(r.code, 0, r)
+        where = f"{self.reg.host}/mirror"
+        lines = [line for line in r.err.splitlines() if "missing from" in line]
+        self.assertEqual(len(lines), 1, r.err)
+        grouped = re.fullmatch(rf"ferry: preflight: (\d+) images missing from {re.escape(where)} "
+                               r"\((\S+), (\S+), (\S+) and (\d+) more\): no such repositories there", lines[0])
+        self.assertIsNotNone(grouped, lines[0])
+        self.assertEqual(int(grouped.group(1)), len(missing))
+        self.assertEqual(int(grouped.group(5)), len(missing) - 3)
+        brief = {m[len(where) + 1:m.index("@") + len("@sha256:") + 12] for m in missing}
+        self.assertLessEqual({grouped.group(2), grouped.group(3), grouped.group(4)}, brief)
+        advice = [line for line in r.err.splitlines() if "copy the missing images" in line]
+        self.assertEqual(len(advice), 1, r.err)
+        self.assertIn(f"ferry mirror --profile {PROFILE} --to {where} where", advice[0])
+        self.assertTrue(advice[0].endswith("; -v lists every image"), advice[0])
+        self.assertIn("preflight found 1 problem(s); nothing was applied", r.err)
+        self.assertEqual(self.namespaces(), BUILT_IN_NAMESPACES)
+
+        # -v: the same line names every missing image; --output json lists each in full.
+        verbose = self.install("-v")
+        line = next(line for line in verbose.err.splitlines() if "missing from" in line)
+        self.assertNotIn(" more)", line)
+        for name in brief:
+            self.assertIn(name, line)
+        events = [json.loads(e) for e in self.install("--output", "json").out.splitlines()]
+        preflight = next(e for e in events if e["event"] == "preflight")
+        self.assertEqual(sorted(preflight["missingImages"]), missing)
+        self.assertIn("ferry mirror --profile", preflight["advice"])
 
 
 class TestPreflightApiVersions(InstallCase):

@@ -4,6 +4,7 @@ registry and mirrored into a second real registry."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -14,7 +15,7 @@ from ferrytest.fault_proxy import BLOBS, HoldingProxy, HttpProxy
 from ferrytest.ferry import Ferry, ferry_bin
 from ferrytest.registry import Registry
 from ferrytest.testcase import ServerTestCase
-from ferrytest.util import wait_until
+from ferrytest.util import free_port, wait_until
 
 
 class MirrorTestCase(ServerTestCase):
@@ -128,6 +129,39 @@ class TestMirrorFailures(MirrorTestCase):
         self.assertIn("1 of 11 images failed", r.err)
         self.assertRegex(r.err, r"serving/cmd/missing:v1\.23\.0: .*not found")
         self.assert_all_mirrored(self.read_lock())  # the ten others, and the lock lists them
+
+    def test_an_unreachable_source_registry_is_one_counted_line_and_what_to_use_instead(self):
+        closed = f"127.0.0.1:{free_port()}"
+        flags = []
+        for registry, prefix in release.PREFIX.items():
+            host = closed if registry == "gcr.io" else self.upstream.host
+            flags += ["--source-mirror", f"{registry}={host}/{prefix}"]
+        gcr = sorted(image.source for image in self.release if image.source.startswith("gcr.io/"))
+        self.assertGreater(len(gcr), 2)
+
+        def run(*extra):
+            return self.ferry.run("mirror", "--images", self.images_file, "--to", f"{self.target.host}/mirror",
+                                  "--naming", "flatten", "--lock", self.lock, *flags, *extra)
+
+        r = run()
+        self.assertNotEqual(r.code, 0)
+        summary = r.err[r.err.index(f"ferry: error: {len(gcr)} of {len(self.release)} images failed:"):].splitlines()
+        grouped = re.fullmatch(rf"  {len(gcr)} images at {re.escape(closed)} failed \((\S+), (\S+) and "
+                               rf"{len(gcr) - 2} more\): registry {re.escape(closed)}\b.*", summary[1])
+        self.assertIsNotNone(grouped, r.err)
+        self.assertLessEqual({grouped.group(1), grouped.group(2)}, set(gcr))
+        self.assertEqual(summary[2], f"  instead: --source-mirror gcr.io=HOST[/PREFIX] (a reachable copy of gcr.io), "
+                                     f"or ferry bundle save where gcr.io can be reached and ferry bundle load FILE "
+                                     f"--to {self.target.host}/mirror here")
+        self.assertEqual(summary[3], "  -v lists every image; --output json has each image's error")
+        self.assertEqual(len(summary), 4, r.err)
+
+        # -v names every image in the one line.
+        verbose = run("-v")
+        line = next(line for line in verbose.err.splitlines() if line.startswith(f"  {len(gcr)} images at {closed}"))
+        self.assertNotIn(" more)", line)
+        for source in gcr:
+            self.assertIn(source, line)
 
     def test_colliding_targets_are_reported_before_anything_is_sent(self):
         r = self.mirror("--template", "{basename}", naming="template")

@@ -83,6 +83,9 @@ class TestMirrorThroughFaults(ServerTestCase):
             self.assertEqual(failure["source"], image.source)
             self.assertIn("503", failure["error"])
         self.assertIn("3 of 3 images failed", r.err)
+        # One registry failing alike: one line with the count and two names, not a line per image.
+        self.assertRegex(r.err, rf"\n  3 images at {proxy.host} failed \(\S+, \S+ and 1 more\): registry {proxy.host}\b")
+        self.assertEqual(r.err.count("\n  gcr.io/"), 0, r.err)
         self.assertEqual(self.target.requests_matching("PUT", "/manifests/"), 0)
 
     def test_a_blob_that_keeps_failing_is_read_six_times_not_six_times_six(self):

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/log.h"
 #include "common/sha256.h"
 #include "rewrite/manifest_fetch.h"
 
@@ -199,14 +200,6 @@ TEST_CASE("a host that cannot be resolved is named once, without repeating itsel
   CHECK(r.files[0].status.message().find("(") != std::string::npos);  // the file's own error keeps the detail
 }
 
-TEST_CASE("NameFirstFew names a few and counts the rest", "[manifest_fetch]") {
-  CHECK(NameFirstFew({}) == "");
-  CHECK(NameFirstFew({"a"}) == "a");
-  CHECK(NameFirstFew({"a", "b", "c"}) == "a, b, c");
-  CHECK(NameFirstFew({"a", "b", "c", "d", "e"}) == "a, b, c and 2 more");
-  CHECK(NameFirstFew({"a", "b", "c"}, 1) == "a and 2 more");
-}
-
 TEST_CASE("a directory missing several files says so in one line", "[manifest_fetch]") {
   TempDir dir;
   ReleaseProfile p = Builtin("knative-1.23-kourier");
@@ -216,6 +209,12 @@ TEST_CASE("a directory missing several files says so in one line", "[manifest_fe
   CHECK(r.status.message() == dir.path.string() + " does not hold profile knative-1.23-kourier (5 of 5 files missing "
                               "or not matching):\n  missing: 5 files (knative-serving-v1.23.0-serving-crds.yaml, "
                               "knative-serving-v1.23.0-serving-core.yaml and 3 more)");
+  // -v names every file.
+  SetLogLevel(LogLevel::kInfo);
+  std::string all = VerifyManifestsDir(p, dir.path.string()).status.message();
+  SetLogLevel(LogLevel::kWarning);
+  CHECK(all.find(" more") == std::string::npos);
+  for (const ProfileFile& f : p.files) CHECK(all.find(f.name) != std::string::npos);
 }
 
 TEST_CASE("a base URL that is not http is refused", "[manifest_fetch]") {
