@@ -9,7 +9,7 @@
 
 #include "cli/command.h"
 #include "cli/kube_flags.h"
-#include "common/join.h"
+#include "common/strings.h"
 #include "installer/cluster_info.h"
 
 namespace ferry::cli {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "cli/command.h"
-#include "common/join.h"
+#include "common/strings.h"
 #include "rewrite/release_profile.h"
 
 namespace ferry::cli {

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/base64.h"
+#include "common/strings.h"
 #include "mirror/image_reference.h"
 
 namespace ferry::installer {
@@ -18,13 +19,6 @@ using nlohmann::json;
 
 constexpr char kAddedBy[] = "(added by ferry)";
 constexpr char kExampleKey[] = "_example";
-
-std::string Trim(std::string_view s) {
-  size_t begin = s.find_first_not_of(" \t\r\n");
-  if (begin == std::string_view::npos) return "";
-  size_t end = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(begin, end - begin + 1));
-}
 
 // "https://host:5000/path/" -> "host:5000/path": how the mirror prefix is compared.
 std::string MirrorPrefix(std::string_view registry) {

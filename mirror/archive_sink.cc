@@ -56,12 +56,6 @@ StreamProducer FileProducer(const std::string& path) {
   };
 }
 
-std::string BlobEntry(const std::string& digest) { return bundle::kBlobsDir + digest.substr(7); }
-
-Descriptor DescriptorOf(const Manifest& m) {
-  return {m.media_type, m.digest, static_cast<int64_t>(m.bytes.size()), ""};
-}
-
 }  // namespace
 
 ArchiveSink::ArchiveSink(std::string path, BundleWriterOptions options, std::optional<BundleInfo> bundle)
@@ -192,7 +186,7 @@ Status ArchiveSink::WriteManifestsBefore(const std::string& digest) {
 Status ArchiveSink::AddBlob(const Descriptor& blob, std::string_view bytes) {
   if (!written_.insert(blob.digest).second) return Status::Ok();
   blob_bytes_ += blob.size;
-  return writer_->AddFile(BlobEntry(blob.digest), bytes);
+  return writer_->AddFile(bundle::BlobEntry(blob.digest), bytes);
 }
 
 std::vector<Descriptor> ArchiveSink::BlobOrder(const std::vector<Descriptor>& blobs) const {
@@ -211,7 +205,7 @@ Status ArchiveSink::PutBlob(const std::string& /*repository*/, const Descriptor&
   if (!writer_) return Internal(path_ + ": a blob before the plan");
   // Before a config: the manifests sorted before it; before the first layer: all of them.
   FERRY_RETURN_IF_ERROR(WriteManifestsBefore(configs_.count(blob.digest) ? blob.digest : ""));
-  Status s = writer_->AddStream(BlobEntry(blob.digest), blob.size, blob.digest, [&](const ChunkSink& sink) -> Status {
+  Status s = writer_->AddStream(bundle::BlobEntry(blob.digest), blob.size, blob.digest, [&](const ChunkSink& sink) -> Status {
     char buffer[256 << 10];
     for (;;) {
       Result<size_t> n = reader(buffer, sizeof buffer);

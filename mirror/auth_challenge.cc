@@ -3,6 +3,8 @@
 #include <cctype>
 #include <optional>
 
+#include "common/strings.h"
+
 namespace ferry {
 namespace {
 
@@ -14,12 +16,6 @@ bool IsTokenChar(char c) {
 bool IsToken68Char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) ||
          std::string_view("-._~+/").find(c) != std::string_view::npos;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 // A cursor over the header value.

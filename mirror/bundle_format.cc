@@ -8,6 +8,12 @@
 
 namespace ferry {
 
+bool bundle::IsMetadataEntry(const std::string& path) {
+  return path == kLayoutFile || path == kIndexFile || path == kBundleFile;
+}
+
+std::string bundle::BlobEntry(const std::string& digest) { return kBlobsDir + digest.substr(7); }
+
 using nlohmann::ordered_json;
 
 namespace {

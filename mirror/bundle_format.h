@@ -43,6 +43,12 @@ inline constexpr char kBlobsDir[] = "blobs/sha256/";
 inline constexpr char kFerryDir[] = "ferry/";
 inline constexpr char kPackageDeb[] = "deb";
 inline constexpr char kPackageBinary[] = "binary";
+// Entries up to this size are read into memory while a bundle is learnt: manifests, configs.
+inline constexpr int64_t kSmallEntry = 4 << 20;
+// The layout's and ferry's own files: oci-layout, index.json, ferry/bundle.json.
+bool IsMetadataEntry(const std::string& path);
+// "blobs/sha256/<hex>" for "sha256:<hex>".
+std::string BlobEntry(const std::string& digest);
 }  // namespace bundle
 
 struct BundleImage {

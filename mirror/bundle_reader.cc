@@ -9,14 +9,13 @@
 #include <fstream>
 #include <map>
 
+#include "common/strings.h"
+#include "mirror/bundle_format.h"
+
 namespace ferry {
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr int64_t kSmallBlob = 4 << 20;
-
-std::string Quote(const std::string& s) { return "\"" + s + "\""; }
 
 bool IsPartSuffix(const std::string& s) {
   return s.size() >= 3 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -204,7 +203,7 @@ class DirectoryReader : public BundleReader {
       if (e.path == "index.json") return 1;
       if (e.path == "ferry/bundle.json") return 2;
       if (!e.path.starts_with("blobs/")) return 3;
-      return e.size <= kSmallBlob ? 4 : 5;
+      return e.size <= bundle::kSmallEntry ? 4 : 5;
     };
     std::sort(entries_.begin(), entries_.end(), [&](const BundleEntry& a, const BundleEntry& b) {
       return std::make_pair(rank(a), a.path) < std::make_pair(rank(b), b.path);

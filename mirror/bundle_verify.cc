@@ -10,18 +10,10 @@
 namespace ferry {
 namespace {
 
-constexpr int64_t kSmallBlob = 4 << 20;
-
 struct SeenEntry {
   std::string digest;  // sha256:<hex> of its bytes
   int64_t size = 0;
 };
-
-bool IsMetadata(const std::string& path) {
-  return path == bundle::kLayoutFile || path == bundle::kIndexFile || path == bundle::kBundleFile;
-}
-
-std::string BlobPath(const std::string& digest) { return bundle::kBlobsDir + digest.substr(7); }
 
 // Hashes the rest of the current entry; keeps its bytes in `small` when it is at most 4 MiB.
 Result<SeenEntry> HashEntry(BundleReader& reader, const BundleEntry& e, std::string* small) {
@@ -33,7 +25,7 @@ Result<SeenEntry> HashEntry(BundleReader& reader, const BundleEntry& e, std::str
     if (!n.ok()) return n.status();
     if (*n == 0) break;
     hash.Update(std::string_view(buffer, *n));
-    if (e.size <= kSmallBlob) small->append(buffer, *n);
+    if (e.size <= bundle::kSmallEntry) small->append(buffer, *n);
     total += static_cast<int64_t>(*n);
   }
   return SeenEntry{hash.Digest(), total};
@@ -129,7 +121,7 @@ Result<BundleVerifyReport> VerifyBundle(const std::string& path) {
     Result<SeenEntry> hashed = HashEntry(reader, e, &small);
     if (!hashed.ok()) return hashed.status();
     seen[e.path] = *hashed;
-    if (IsMetadata(e.path)) FERRY_RETURN_IF_ERROR(index.AddMetadata(e.path, small).WithContext(e.path));
+    if (bundle::IsMetadataEntry(e.path)) FERRY_RETURN_IF_ERROR(index.AddMetadata(e.path, small).WithContext(e.path));
     std::string digest = LayoutBlobDigest(e.path);
     if (!digest.empty() && hashed->digest == digest && !small.empty()) index.AddBlob(digest, small);
   }
@@ -147,10 +139,10 @@ Result<BundleVerifyReport> VerifyBundle(const std::string& path) {
       problem(entry_path, "bytes hash to " + entry.digest + ", not " + digest);
   }
   auto expect = [&](const std::string& digest, int64_t size, const std::string& image) {
-    auto it = seen.find(BlobPath(digest));
-    if (it == seen.end()) return problem(BlobPath(digest), "missing (needed by " + image + ")");
+    auto it = seen.find(bundle::BlobEntry(digest));
+    if (it == seen.end()) return problem(bundle::BlobEntry(digest), "missing (needed by " + image + ")");
     if (it->second.size != size)
-      problem(BlobPath(digest), "has " + std::to_string(it->second.size) + " bytes, but " + image + " says " +
+      problem(bundle::BlobEntry(digest), "has " + std::to_string(it->second.size) + " bytes, but " + image + " says " +
                                     std::to_string(size));
   };
   Result<std::vector<LayoutImage>> images = index.Images();  // Summarize read them, so they are known
@@ -159,7 +151,7 @@ Result<BundleVerifyReport> VerifyBundle(const std::string& path) {
     if (!graphs.count(name)) {
       // A manifest is missing, or corrupt (then it is listed above already).
       std::string digest = index.MissingManifest(image.descriptor.digest).value_or(image.descriptor.digest);
-      if (!seen.count(BlobPath(digest))) problem(BlobPath(digest), "missing manifest (needed by " + name + ")");
+      if (!seen.count(bundle::BlobEntry(digest))) problem(bundle::BlobEntry(digest), "missing manifest (needed by " + name + ")");
       continue;
     }
     expect(image.descriptor.digest, image.descriptor.size, name);

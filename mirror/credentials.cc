@@ -8,20 +8,15 @@
 
 #include "common/base64.h"
 #include "common/local_file.h"
+#include "common/strings.h"
 #include "common/subprocess.h"
 #include "common/text_position.h"
+#include "mirror/image_reference.h"
 
 namespace ferry {
 namespace {
 
-constexpr std::string_view kDockerHub = "docker.io";
 constexpr std::string_view kDockerHubServerUrl = "https://index.docker.io/v1/";
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // "https://Host:5000/v1/" -> "host:5000"; Docker Hub's aliases all become "docker.io".
 std::string NormalizeHost(std::string_view key) {

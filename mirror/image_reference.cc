@@ -6,23 +6,21 @@
 #include <vector>
 
 #include "common/http_client.h"
+#include "common/strings.h"
 
 namespace ferry {
 namespace {
 
-constexpr std::string_view kDockerHub = "docker.io";
 constexpr std::string_view kLegacyDockerHub = "index.docker.io";
 constexpr std::string_view kDockerHubApiHost = "registry-1.docker.io";
 constexpr std::string_view kOfficialPrefix = "library/";
 constexpr std::string_view kDockerTransport = "docker://";
 constexpr std::size_t kMaxRepositoryLength = 255;
 constexpr std::size_t kMaxTagLength = 128;
-constexpr std::size_t kMaxQuotedLength = 300;
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsLower(char c) { return c >= 'a' && c <= 'z'; }
 bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
-bool IsLowerAlnum(char c) { return IsLower(c) || IsDigit(c); }
 bool IsAlnum(char c) { return IsLowerAlnum(c) || IsUpper(c); }
 bool IsWord(char c) { return IsAlnum(c) || c == '_'; }
 bool IsHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
@@ -55,33 +53,6 @@ std::vector<std::string_view> Split(std::string_view s, char separator) {
     parts.push_back(s.substr(start, end - start));
     start = end + 1;
   }
-}
-
-// Quotes user input for an error message, escaping what would garble a terminal and cutting
-// what would flood it.
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  std::size_t n = 0;
-  for (char c : s) {
-    if (++n > kMaxQuotedLength) {
-      out += "...";
-      break;
-    }
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20 || u >= 0x7f) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[u >> 4];
-      out += kHex[u & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-  return out;
 }
 
 std::string CharName(char c) {

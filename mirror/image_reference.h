@@ -27,6 +27,9 @@
 
 namespace ferry {
 
+// Docker Hub's canonical registry name; index.docker.io and registry-1.docker.io are its aliases.
+inline constexpr std::string_view kDockerHub = "docker.io";
+
 struct ImageReference {
   std::string registry;    // normalised host[:port]: "docker.io", "gcr.io", "localhost:5000", "[::1]:5000"
   std::string repository;  // "library/alpine", "knative-releases/github.com/knative/serving/cmd/queue"

@@ -12,14 +12,6 @@
 
 namespace ferry {
 namespace fs = std::filesystem;
-namespace {
-
-Descriptor DescriptorOf(const Manifest& m) {
-  return {m.media_type, m.digest, static_cast<int64_t>(m.bytes.size()), ""};
-}
-
-}  // namespace
-
 Result<std::unique_ptr<LayoutSink>> LayoutSink::Open(const std::string& dir) {
   std::error_code ec;
   fs::create_directories(fs::path(dir) / "blobs" / "sha256", ec);

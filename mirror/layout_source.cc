@@ -5,15 +5,6 @@
 #include "common/sha256.h"
 
 namespace ferry {
-namespace {
-
-constexpr int64_t kSmallBlob = 4 << 20;  // read while learning: manifests, configs
-
-bool IsMetadata(const std::string& path) {
-  return path == bundle::kLayoutFile || path == bundle::kIndexFile || path == bundle::kBundleFile;
-}
-
-}  // namespace
 
 std::string LayoutBlobDigest(const std::string& path) {
   if (!path.starts_with(bundle::kBlobsDir)) return "";
@@ -36,13 +27,13 @@ Result<std::unique_ptr<LayoutSource>> LayoutSource::Open(const std::string& path
 Status LayoutSource::Learn() {
   FERRY_RETURN_IF_ERROR(scanner_.Learn([&](const BundleEntry& e, BundleReader& reader) -> Result<bool> {
     bool learned = false;
-    if (IsMetadata(e.path)) {
+    if (bundle::IsMetadataEntry(e.path)) {
       Result<std::string> text = reader.ReadAll(16 << 20);
       if (!text.ok()) return text.status().WithContext(e.path);
       FERRY_RETURN_IF_ERROR(index_.AddMetadata(e.path, *text));
       learned = true;
-    } else if (std::string digest = LayoutBlobDigest(e.path); !digest.empty() && e.size <= kSmallBlob) {
-      Result<std::string> bytes = reader.ReadAll(kSmallBlob);
+    } else if (std::string digest = LayoutBlobDigest(e.path); !digest.empty() && e.size <= bundle::kSmallEntry) {
+      Result<std::string> bytes = reader.ReadAll(bundle::kSmallEntry);
       if (!bytes.ok()) return bytes.status();
       if (std::string actual = Sha256Digest(*bytes); actual != digest)
         return DataLoss(where() + ": " + e.path + ": bytes hash to " + actual + "; the archive is corrupt");

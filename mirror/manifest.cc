@@ -78,6 +78,10 @@ std::string ManifestAcceptHeader() {
          std::string(media_type::kDockerSchema1Signed) + ", " + std::string(media_type::kDockerSchema1);
 }
 
+Descriptor DescriptorOf(const Manifest& manifest) {
+  return {manifest.media_type, manifest.digest, static_cast<int64_t>(manifest.bytes.size()), ""};
+}
+
 Result<Manifest> ParseManifest(std::string bytes, std::string_view content_type, std::string_view what) {
   const std::string name(what);
   if (bytes.size() > kMaxManifestBytes)

@@ -59,4 +59,7 @@ constexpr int64_t kMaxBlobBytes = int64_t{1} << 40;
 // InvalidArgument naming the descriptor.
 Result<Manifest> ParseManifest(std::string bytes, std::string_view content_type, std::string_view what);
 
+// The descriptor that names `manifest`: its media type, digest and size.
+Descriptor DescriptorOf(const Manifest& manifest);
+
 }  // namespace ferry

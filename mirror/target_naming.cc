@@ -9,20 +9,16 @@
 #include <utility>
 #include <vector>
 
-#include "common/join.h"
 #include "common/sha256.h"
+#include "common/strings.h"
+#include "mirror/image_reference.h"
 
 namespace ferry {
 namespace {
 
-constexpr std::string_view kDockerHub = "docker.io";
 constexpr std::size_t kHashLength = 8;
 constexpr std::size_t kDigestTagHexLength = 16;
 constexpr std::size_t kMinFlatLength = kHashLength + 2;  // "x-" + hash
-
-bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 std::vector<std::string_view> SplitPath(std::string_view path) {
   std::vector<std::string_view> parts;
