@@ -37,7 +37,9 @@ NODE_PACKAGES := containerd etcd-server containernetworking-plugins runc iptable
 # Debian's kubectl (kubernetes-client), unless a kubectl is already on PATH: the demo and the tests
 # drive the API server with it.
 KUBECTL_PACKAGE := $(if $(shell command -v kubectl),,kubernetes-client)
-PACKAGES := $(BUILD_PACKAGES) $(DEMO_PACKAGES) $(TEST_PACKAGES) $(NODE_PACKAGES) $(KUBECTL_PACKAGE)
+# `make deb` (and the tests that build the package): CPack reads the binary's libraries with `file`.
+DEB_PACKAGES := file
+PACKAGES := $(BUILD_PACKAGES) $(DEMO_PACKAGES) $(TEST_PACKAGES) $(NODE_PACKAGES) $(KUBECTL_PACKAGE) $(DEB_PACKAGES)
 # `make fuzz` also needs clang and its libFuzzer runtime.
 FUZZ_PACKAGES := clang libclang-rt-dev
 
@@ -102,7 +104,7 @@ fuzz: deps fuzz-deps
 # A Debian package of ferry (binary and shell completions), its dependencies computed from the
 # shared libraries it links: $(BUILD)/ferry_<version>_<arch>.deb.
 deb:
-	$(call install_missing,$(BUILD_PACKAGES))
+	$(call install_missing,$(BUILD_PACKAGES) $(DEB_PACKAGES))
 	$(CONFIGURE)
 	cmake --build $(BUILD) -j $(JOBS) --target ferry completions
 	cd $(BUILD) && cpack -G DEB
