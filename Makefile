@@ -31,7 +31,7 @@ BUILD_PACKAGES := build-essential cmake pkg-config ca-certificates \
 	libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libyaml-dev libarchive-dev libzstd-dev libhttp-parser-dev \
 	catch2 libcli11-dev
 DEMO_PACKAGES := docker-registry skopeo openssl python3 curl
-TEST_PACKAGES := containerd apache2-utils time chromium zsh
+TEST_PACKAGES := containerd apache2-utils time chromium zsh zstd
 # What the real-node tests' Kubernetes kit (../shared/kube) runs on: the tests and `make demo REAL_NODE=1`.
 NODE_PACKAGES := containerd etcd-server containernetworking-plugins runc iptables iproute2 gcc libc6-dev
 # Debian's kubectl (kubernetes-client), unless a kubectl is already on PATH: the demo and the tests

@@ -45,7 +45,7 @@ def make_deb(directory, package="ferry", version="0.1.0", arch="amd64", name=Non
     return out
 
 
-@unittest.skipUnless(shutil.which("dpkg-deb") and shutil.which("zstd"), "dpkg-deb or zstd missing")
+@unittest.skipUnless(shutil.which("dpkg-deb") and shutil.which("zstd"), "dpkg-deb or zstd missing (make test installs the Debian package zstd)")
 class FerryInBundle(ServerTestCase):
     def setUp(self):
         super().setUp()
